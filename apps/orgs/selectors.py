@@ -1,0 +1,28 @@
+from django.db.models import Count, Q
+
+from .models import Organization, WorkCalendar
+
+
+def organization_list(*, user, region=None, kind: str = "", q: str = ""):
+    orgs = (
+        Organization.objects.restrict(user, "org.view")
+        .select_related("region", "parent")
+        .annotate(user_count=Count("users", filter=Q(users__is_active=True)))
+        .order_by("region__sort_order", "path")
+    )
+    if region:
+        orgs = orgs.filter(region=region)
+    if kind:
+        orgs = orgs.filter(kind=kind)
+    if q:
+        orgs = orgs.filter(Q(name__icontains=q) | Q(code__icontains=q) | Q(short_name__icontains=q))
+    return orgs
+
+
+def calendar_list(*, user, fiscal_year: int | None, region=None):
+    entries = WorkCalendar.objects.restrict(user, "calendar.view").select_related("organization__region")
+    if fiscal_year is not None:
+        entries = entries.filter(fiscal_year_id=fiscal_year)
+    if region:
+        entries = entries.filter(organization__region=region)
+    return entries.order_by("organization__region__sort_order", "due_on")
