@@ -1,10 +1,10 @@
 from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework.exceptions import AuthenticationFailed
-from drf_spectacular.utils import extend_schema, inline_serializer
 
 from apps.core.api import ScopedReadOnlyViewSet
 
@@ -21,8 +21,17 @@ class UserSerializer(serializers.ModelSerializer):
     class Meta:
         model = User
         fields = [
-            "id", "username", "real_name", "phone", "organization", "organization_name", "region", "roles",
-            "role_labels", "is_active", "last_login",
+            "id",
+            "username",
+            "real_name",
+            "phone",
+            "organization",
+            "organization_name",
+            "region",
+            "roles",
+            "role_labels",
+            "is_active",
+            "last_login",
         ]
         read_only_fields = fields
 
@@ -60,7 +69,9 @@ class TokenObtainView(APIView):
     authentication_classes = []
 
     @extend_schema(
-        request=inline_serializer("TokenRequest", {"username": serializers.CharField(), "password": serializers.CharField()}),
+        request=inline_serializer(
+            "TokenRequest", {"username": serializers.CharField(), "password": serializers.CharField()}
+        ),
         responses=inline_serializer("TokenResponse", {"token": serializers.CharField()}),
     )
     def post(self, request):

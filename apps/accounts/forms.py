@@ -36,9 +36,7 @@ class LoginForm(AuthenticationForm):
     def _invalid_login_message(self) -> str:
         policy = SecurityPolicy.current()
         username = self.cleaned_data.get("username") or ""
-        failures = (
-            AccessAttempt.objects.filter(username=username).aggregate(n=Sum("failures_since_start"))["n"] or 0
-        )
+        failures = AccessAttempt.objects.filter(username=username).aggregate(n=Sum("failures_since_start"))["n"] or 0
         left = max(policy.lockout_attempts - failures, 0)
         return (
             f"用户名或密码不正确。再失败 {left} 次，账号将被锁定 {policy.lockout_minutes} 分钟。"
@@ -48,13 +46,17 @@ class LoginForm(AuthenticationForm):
 
 
 class PasswordChangeForm(StyledFormMixin, forms.Form):
-    old_password = forms.CharField(label="原密码", widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    old_password = forms.CharField(
+        label="原密码", widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
     new_password1 = forms.CharField(
         label="新密码",
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=password_validation.password_validators_help_text_html,
     )
-    new_password2 = forms.CharField(label="确认新密码", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    new_password2 = forms.CharField(
+        label="确认新密码", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
 
     def clean(self):
         data = super().clean()
@@ -67,7 +69,9 @@ class NewPasswordForm(StyledFormMixin, forms.Form):
     """A password chosen for someone else (reset by the system administrator)."""
 
     new_password1 = forms.CharField(label="新密码", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
-    new_password2 = forms.CharField(label="确认新密码", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    new_password2 = forms.CharField(
+        label="确认新密码", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
 
     def clean(self):
         data = super().clean()

@@ -86,6 +86,9 @@ class PasswordHistory(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
 
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.created_at:%Y-%m-%d}"
+
 
 POLICY_CACHE_KEY = "accounts:security-policy"
 
@@ -105,7 +108,9 @@ class SecurityPolicy(models.Model):
     lockout_attempts = models.PositiveSmallIntegerField(
         "连续登录失败锁定次数", default=5, validators=[MinValueValidator(3)]
     )
-    lockout_minutes = models.PositiveSmallIntegerField("锁定时长（分钟）", default=15, validators=[MinValueValidator(1)])
+    lockout_minutes = models.PositiveSmallIntegerField(
+        "锁定时长（分钟）", default=15, validators=[MinValueValidator(1)]
+    )
     session_idle_minutes = models.PositiveSmallIntegerField(
         "闲置自动退出（分钟）", default=30, validators=[MinValueValidator(5)]
     )
@@ -119,6 +124,11 @@ class SecurityPolicy(models.Model):
     def __str__(self) -> str:
         return "安全策略"
 
+    def save(self, *args, **kwargs):
+        self.pk = 1
+        super().save(*args, **kwargs)
+        cache.delete(POLICY_CACHE_KEY)
+
     @classmethod
     def current(cls) -> "SecurityPolicy":
         policy = cache.get(POLICY_CACHE_KEY)
@@ -126,8 +136,3 @@ class SecurityPolicy(models.Model):
             policy = cls.objects.filter(pk=1).first() or cls(pk=1)
             cache.set(POLICY_CACHE_KEY, policy, 300)
         return policy
-
-    def save(self, *args, **kwargs):
-        self.pk = 1
-        super().save(*args, **kwargs)
-        cache.delete(POLICY_CACHE_KEY)

@@ -30,9 +30,7 @@ class CharacterClassValidator:
     def validate(self, password, user=None):
         present = {name for name, test in CLASSES.items() if any(test(ch) for ch in password)}
         if len(present) < self.required:
-            raise ValidationError(
-                "密码须包含大写字母、小写字母、数字、符号中的至少 3 类。", code="password_too_simple"
-            )
+            raise ValidationError("密码须包含大写字母、小写字母、数字、符号中的至少 3 类。", code="password_too_simple")
 
     def get_help_text(self):
         return "须包含大写字母、小写字母、数字、符号中的至少 3 类。"

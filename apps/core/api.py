@@ -57,8 +57,20 @@ class AuditEventSerializer(serializers.ModelSerializer):
     class Meta:
         model = AuditEvent
         fields = [
-            "id", "occurred_at", "actor", "actor_name", "kind", "kind_display", "organization",
-            "organization_name", "object_type", "object_id", "object_repr", "changes", "comment", "ip",
+            "id",
+            "occurred_at",
+            "actor",
+            "actor_name",
+            "kind",
+            "kind_display",
+            "organization",
+            "organization_name",
+            "object_type",
+            "object_id",
+            "object_repr",
+            "changes",
+            "comment",
+            "ip",
         ]
         read_only_fields = fields
 

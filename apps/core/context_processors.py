@@ -6,9 +6,8 @@ def shell(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    all_years = years.fiscal_years()
     return {
         "nav_items": navigation.menu_for(user),
-        "fiscal_years": all_years,
-        "selected_year": years.selected_year(request, all_years),
+        "fiscal_years": years.fiscal_years(request),
+        "selected_year": years.selected_year(request),
     }

@@ -106,9 +106,7 @@ def _scope_q(user, scope: str, model: type[Model], path: str) -> Q:
         from guardian.shortcuts import get_objects_for_user
 
         perm = f"{model._meta.app_label}.view_{model._meta.model_name}"
-        assigned = get_objects_for_user(
-            user, perm, klass=model, accept_global_perms=False, with_superuser=False
-        )
+        assigned = get_objects_for_user(user, perm, klass=model, accept_global_perms=False, with_superuser=False)
         return Q(pk__in=assigned.values("pk"))
     raise ValueError(f"unknown scope {scope!r}")
 
@@ -207,6 +205,4 @@ def users_who_can(action: str, obj: Model) -> QuerySet:
 def action_table(actions: Iterable[Action] | None = None, roles: Iterable[tuple[str, str]] = ()):
     """Rows for the role × action table in docs/permissions.md and the admin help page."""
     actions = list(actions if actions is not None else ACTIONS.values())
-    return [
-        (a.code, a.label, [Scope.LABELS.get(a.grants.get(code, ""), "—") for code, _ in roles]) for a in actions
-    ]
+    return [(a.code, a.label, [Scope.LABELS.get(a.grants.get(code, ""), "—") for code, _ in roles]) for a in actions]

@@ -25,7 +25,7 @@ register(
     Action(
         "todo.view",
         "查看待办事项",
-        {**{role: S.OWN for role in BUSINESS_READERS}, R.EXPERT: S.OWN},
+        {**dict.fromkeys(BUSINESS_READERS, S.OWN), R.EXPERT: S.OWN},
     ),
     Action(
         "org.view",

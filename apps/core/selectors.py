@@ -10,7 +10,9 @@ def audit_event_list(*, user, q: str = "", kind: str = "", date_from=None, date_
     events = AuditEvent.objects.restrict(user, "audit.view").select_related("organization", "content_type")
     if q:
         events = events.filter(
-            Q(actor_name__icontains=q) | Q(object_repr__icontains=q) | Q(comment__icontains=q)
+            Q(actor_name__icontains=q)
+            | Q(object_repr__icontains=q)
+            | Q(comment__icontains=q)
             | Q(organization__name__icontains=q)
         )
     if kind:

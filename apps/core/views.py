@@ -37,7 +37,7 @@ def fiscal_year_switch(request):
         year = int(request.POST.get("year", ""))
     except ValueError:
         year = None
-    if year in {fy.year for fy in years.fiscal_years()}:
+    if year in {fy.year for fy in years.fiscal_years(request)}:
         request.session[years.SESSION_KEY] = year
     next_url = request.POST.get("next") or reverse("core:home")
     if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, require_https=request.is_secure()):

@@ -13,8 +13,17 @@ class OrganizationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Organization
         fields = [
-            "id", "code", "name", "short_name", "kind", "kind_display", "region", "region_name",
-            "parent", "parent_name", "is_active",
+            "id",
+            "code",
+            "name",
+            "short_name",
+            "kind",
+            "kind_display",
+            "region",
+            "region_name",
+            "parent",
+            "parent_name",
+            "is_active",
         ]
         read_only_fields = fields
 
@@ -41,8 +50,16 @@ class WorkCalendarSerializer(serializers.ModelSerializer):
     class Meta:
         model = WorkCalendar
         fields = [
-            "id", "organization", "organization_name", "region", "fiscal_year", "step", "step_display",
-            "starts_on", "due_on", "note",
+            "id",
+            "organization",
+            "organization_name",
+            "region",
+            "fiscal_year",
+            "step",
+            "step_display",
+            "starts_on",
+            "due_on",
+            "note",
         ]
         read_only_fields = fields
 

@@ -23,3 +23,10 @@ class CalendarEntryForm(StyledFormMixin, forms.ModelForm):
             "starts_on": forms.DateInput(attrs={"type": "date"}),
             "due_on": forms.DateInput(attrs={"type": "date"}),
         }
+        error_messages = {
+            "starts_on": {"invalid": "开始日期格式不正确，请按 2026-08-01 的格式填写。"},
+            "due_on": {
+                "invalid": "截止日期格式不正确，请按 2026-08-15 的格式填写。",
+                "required": "请填写截止日期。",
+            },
+        }

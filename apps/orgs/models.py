@@ -69,9 +69,9 @@ class Organization(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @staticmethod
-    def build_path(parent: "Organization | None", code: str) -> str:
-        return f"{parent.path if parent else '/'}{code}/"
+    def save(self, *args, **kwargs):
+        self.path = self.build_path(self.parent, self.code)
+        super().save(*args, **kwargs)
 
     def clean(self) -> None:
         if self.parent_id and self.parent.region_id != self.region_id:
@@ -79,9 +79,9 @@ class Organization(models.Model):
         if self.kind == self.Kind.UNIT and (not self.parent_id or self.parent.kind != self.Kind.DEPARTMENT):
             raise ValidationError({"parent": "预算单位的上级必须是预算部门。"})
 
-    def save(self, *args, **kwargs):
-        self.path = self.build_path(self.parent, self.code)
-        super().save(*args, **kwargs)
+    @staticmethod
+    def build_path(parent: "Organization | None", code: str) -> str:
+        return f"{parent.path if parent else '/'}{code}/"
 
     def is_within(self, other: "Organization") -> bool:
         """True if this organisation is ``other`` or below it in the tree."""
@@ -106,7 +106,9 @@ class FiscalYear(models.Model):
         verbose_name = verbose_name_plural = "预算年度"
         ordering = ["-year"]
         constraints = [
-            models.UniqueConstraint(fields=["is_current"], condition=models.Q(is_current=True), name="one_current_year"),
+            models.UniqueConstraint(
+                fields=["is_current"], condition=models.Q(is_current=True), name="one_current_year"
+            ),
             models.CheckConstraint(condition=models.Q(year__gte=2000, year__lte=2100), name="fiscal_year_range"),
         ]
 
@@ -146,10 +148,13 @@ class WorkCalendar(models.Model):
         verbose_name = verbose_name_plural = "工作日历"
         ordering = ["fiscal_year", "organization__region__sort_order", "due_on"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "fiscal_year", "step"], name="calendar_one_due_date_per_step"),
+            models.UniqueConstraint(
+                fields=["organization", "fiscal_year", "step"], name="calendar_one_due_date_per_step"
+            ),
             models.CheckConstraint(
                 condition=models.Q(starts_on__isnull=True) | models.Q(starts_on__lte=models.F("due_on")),
                 name="calendar_start_before_due",
+                violation_error_message="开始日期不能晚于截止日期。",
             ),
         ]
 

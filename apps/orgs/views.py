@@ -1,9 +1,9 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.utils.functional import cached_property
 from django.http import Http404
 from django.shortcuts import redirect
+from django.utils.functional import cached_property
 from django.views.generic import FormView, TemplateView
 
 from apps.core import permissions, years
