@@ -12,9 +12,12 @@ from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core.cache import cache
 
-from apps.accounts.roles import Role
+from apps.accounts.roles import Role, ensure_role_groups
+from apps.orgs.models import Region
+from apps.orgs.reference import load_regions
 from tests.factories import OrganizationFactory, UserFactory, region
 
 # Playwright's sync API runs an event loop in the test thread; Django must allow ORM calls there.
@@ -76,6 +79,9 @@ def _clear_cache():
 
 def build_world() -> SimpleNamespace:
     """The fixed organisation tree and personas. Returns a namespace of organisations and users."""
+    # Transactional tests flush the database after each test: restore the migrations' reference data.
+    load_regions(Region)
+    ensure_role_groups(Group)
     city, shinan = region("370200"), region("370202")
     K = OrganizationFactory._meta.model.Kind
     w = SimpleNamespace(city=city, shinan=shinan)

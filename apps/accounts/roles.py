@@ -43,3 +43,9 @@ CITY_ONLY_ROLES = frozenset({Role.FINANCE_PERF, Role.FINANCE_SECTOR})
 DISTRICT_ONLY_ROLES = frozenset({Role.DISTRICT_FINANCE})
 
 BUSINESS_ROLES = [r for r in Role if r not in ADMIN_ROLES]
+
+
+def ensure_role_groups(group_model) -> None:
+    """The Django groups that carry the roles; takes the model so the migration can pass its own."""
+    for code in Role.values:
+        group_model.objects.get_or_create(name=code)

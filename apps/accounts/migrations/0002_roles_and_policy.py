@@ -2,16 +2,11 @@
 
 from django.db import migrations
 
-ROLE_CODES = [
-    "finance_perf", "finance_sector", "dept_filler", "dept_approver", "district_finance", "npc_liaison",
-    "auditor", "expert", "sysadmin", "security_admin", "audit_admin",
-]
+from apps.accounts.roles import ensure_role_groups
 
 
 def create(apps, schema_editor):
-    Group = apps.get_model("auth", "Group")
-    for code in ROLE_CODES:
-        Group.objects.get_or_create(name=code)
+    ensure_role_groups(apps.get_model("auth", "Group"))
     apps.get_model("accounts", "SecurityPolicy").objects.get_or_create(pk=1)
 
 
