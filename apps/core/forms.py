@@ -8,6 +8,7 @@ class StyledFormMixin:
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.label_suffix = ""
         for field in self.fields.values():
             widget = field.widget
             if isinstance(widget, forms.CheckboxSelectMultiple | forms.RadioSelect):
@@ -21,7 +22,7 @@ class StyledFormMixin:
             widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
 
 
-class AuditFilterForm(forms.Form):
+class AuditFilterForm(StyledFormMixin, forms.Form):
     q = forms.CharField(label="关键字", required=False, max_length=100)
     kind = forms.ChoiceField(label="类型", required=False, choices=[("", "全部类型"), *AuditEvent.Kind.choices])
     date_from = forms.DateField(label="起始日期", required=False, widget=forms.DateInput(attrs={"type": "date"}))

@@ -1,13 +1,24 @@
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+
+from apps.accounts.models import User
 
 from .models import Organization, WorkCalendar
 
 
 def organization_list(*, user, region=None, kind: str = "", q: str = ""):
+    # A correlated subquery (not JOIN + GROUP BY) keeps the paginator's COUNT cheap at 10,000+ rows.
+    active_users = (
+        User.objects.filter(organization=OuterRef("pk"), is_active=True)
+        .order_by()
+        .values("organization")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     orgs = (
         Organization.objects.restrict(user, "org.view")
         .select_related("region", "parent")
-        .annotate(user_count=Count("users", filter=Q(users__is_active=True)))
+        .annotate(user_count=Coalesce(Subquery(active_users), 0))
         .order_by("region__sort_order", "path")
     )
     if region:

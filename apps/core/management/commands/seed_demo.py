@@ -106,6 +106,7 @@ class Command(BaseCommand):
         regions = {r.code: r for r in Region.objects.all()}
         city = regions[CITY]
         bureau = self.org(f"{CITY}-CZ", "青岛市财政局", K.FINANCE, city, short_name="市财政局")
+        self.bureaus = [bureau]
         for code, name in CITY_DIVISIONS:
             self.org(f"{CITY}-CZ-{code}", name, K.FINANCE_DIVISION, city, parent=bureau)
         for code, name, units in CITY_DEPARTMENTS:
@@ -117,7 +118,7 @@ class Command(BaseCommand):
         for region in regions.values():
             if region.is_city:
                 continue
-            self.org(f"{region.code}-CZ", f"{region.name}财政局", K.FINANCE, region)
+            self.bureaus.append(self.org(f"{region.code}-CZ", f"{region.name}财政局", K.FINANCE, region))
             for code, name, unit in DISTRICT_DEPARTMENTS:
                 dept = self.org(f"{region.code}-{code}", f"{region.name}{name}", K.DEPARTMENT, region)
                 self.org(f"{region.code}-{code}-U1", f"{region.name}{unit}", K.UNIT, region, parent=dept)
@@ -138,7 +139,7 @@ class Command(BaseCommand):
         return org
 
     def calendar(self) -> None:
-        for bureau in Organization.objects.filter(kind=K.FINANCE):
+        for bureau in self.bureaus:
             for year in (2026, 2027):
                 for step, (starts_on, due_on) in default_calendar(year).items():
                     _, made = WorkCalendar.objects.get_or_create(

@@ -1,0 +1,50 @@
+#!/usr/bin/env python
+"""Re-take the screenshots in docs/img from a running demo (``make run`` in another terminal).
+
+.venv/bin/python docs/screenshots.py [http://127.0.0.1:8000]
+"""
+
+import os
+import sys
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+BASE = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000"
+PASSWORD = os.environ.get("DEMO_PASSWORD", "Qdperf@2026")
+OUT = Path(__file__).resolve().parent / "img"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+
+SHOTS = [
+    ("edu_filler", "/", "home-edu_filler"),
+    ("perf_admin", "/orgs/calendar/", "calendar-perf_admin"),
+    ("perf_admin", "/orgs/", "organizations-perf_admin"),
+    ("sysadmin", "/accounts/users/", "users-sysadmin"),
+    ("audit_admin", "/audit/", "audit-audit_admin"),
+]
+
+
+def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        login_page = browser.new_page(viewport={"width": 1280, "height": 720}, locale="zh-CN")
+        login_page.goto(f"{BASE}/accounts/login/")
+        login_page.screenshot(path=str(OUT / "login.png"))
+        for username, path, name in SHOTS:
+            page = browser.new_page(viewport={"width": 1280, "height": 720}, locale="zh-CN")
+            page.goto(f"{BASE}/accounts/login/")
+            page.fill("#id_username", username)
+            page.fill("#id_password", PASSWORD)
+            page.click("#login-button")
+            page.wait_for_load_state()
+            page.goto(f"{BASE}{path}")
+            page.screenshot(path=str(OUT / f"{name}.png"), full_page=False)
+            page.close()
+        browser.close()
+    print(f"screenshots written to {OUT}")
+
+
+if __name__ == "__main__":
+    main()
