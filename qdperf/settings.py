@@ -50,6 +50,10 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.orgs",
     "apps.accounts",
+    "apps.funds",
+    "apps.indicators",
+    "apps.assessments",
+    "apps.targets",
 ]
 
 MIDDLEWARE = [

@@ -18,12 +18,20 @@ api_v1 = [
     path("me/", MeView.as_view(), name="me"),
     path("auth/token/", TokenObtainView.as_view(), name="token"),
     path("", include(router.urls)),
+    path("", include("apps.funds.api_urls")),
+    path("", include("apps.indicators.api_urls")),
+    path("", include("apps.assessments.api_urls")),
+    path("", include("apps.targets.api_urls")),
 ]
 
 urlpatterns = [
     path("", include("apps.core.urls")),
     path("accounts/", include("apps.accounts.urls")),
     path("orgs/", include("apps.orgs.urls")),
+    path("funds/", include("apps.funds.urls")),
+    path("indicators/", include("apps.indicators.urls")),
+    path("assessments/", include("apps.assessments.urls")),
+    path("targets/", include("apps.targets.urls")),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

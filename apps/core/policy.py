@@ -56,3 +56,53 @@ register(
     Action("policy.manage", "设置安全策略", {R.SECURITY_ADMIN: S.ALL}),
     Action("audit.view", "查阅审计日志", {R.AUDIT_ADMIN: S.ALL, R.AUDITOR: S.REGION}),
 )
+
+# --- Special funds, indicator library, ex-ante assessment, performance targets (issue 3) -----
+
+# Who may read business records of a fund: finance, NPC and audit within the region; a department
+# its own and its units'; a unit its own.
+FUND_READERS = {
+    R.FINANCE_PERF: S.REGION,
+    R.FINANCE_SECTOR: S.REGION,
+    R.DISTRICT_FINANCE: S.REGION,
+    R.DEPT_FILLER: S.SUBTREE,
+    R.DEPT_APPROVER: S.SUBTREE,
+    R.NPC_LIAISON: S.REGION,
+    R.AUDITOR: S.REGION,
+}
+UNIT_WRITERS = {R.DEPT_FILLER: S.SUBTREE, R.DEPT_APPROVER: S.SUBTREE}
+FINANCE_DECIDERS = {R.FINANCE_PERF: S.REGION, R.DISTRICT_FINANCE: S.REGION}
+
+register(
+    Action("fund.view", "查看专项资金", FUND_READERS),
+    Action("fund.edit", "新建/修改专项资金（草稿）", UNIT_WRITERS),
+    Action("fund.submit", "预算申报（部门）", {R.DEPT_APPROVER: S.SUBTREE}),
+    Action("fund.arrange", "安排预算（财政）", FINANCE_DECIDERS),
+    Action(
+        "indicator.view",
+        "查看指标库",
+        dict.fromkeys([*FUND_READERS, R.EXPERT], S.ALL),
+    ),
+    Action("indicator.manage", "维护指标库、审核部门建议指标", {R.FINANCE_PERF: S.ALL}),
+    Action("indicator.propose", "建议新增库指标", UNIT_WRITERS),
+    Action("target.view", "查看绩效目标", FUND_READERS),
+    Action("target.edit", "填报/修改绩效目标（草稿、退回）", UNIT_WRITERS),
+    Action("target.send", "提交部门审核", UNIT_WRITERS),
+    Action("target.submit", "部门审核通过并报送财政 / 部门退回", {R.DEPT_APPROVER: S.SUBTREE}),
+    Action(
+        "target.sector_review",
+        "业务处室审核绩效目标",
+        {R.FINANCE_SECTOR: S.ASSIGNED, R.DISTRICT_FINANCE: S.REGION},
+    ),
+    Action("target.approve", "绩效处审核并批复绩效目标", FINANCE_DECIDERS),
+    Action("target.adjust", "调整已批复的绩效目标（新版本）", UNIT_WRITERS),
+    Action("assessment.view", "查看事前绩效评估", {**FUND_READERS, R.EXPERT: S.OBJECT}),
+    Action("assessment.edit", "填写事前绩效评估", UNIT_WRITERS),
+    Action("assessment.submit", "提交事前绩效评估", {R.DEPT_APPROVER: S.SUBTREE}),
+    Action(
+        "assessment.review",
+        "财政评审事前绩效评估（指派专家、作出结论）",
+        {R.FINANCE_PERF: S.REGION, R.FINANCE_SECTOR: S.ASSIGNED, R.DISTRICT_FINANCE: S.REGION},
+    ),
+    Action("assessment.opine", "专家评审意见", {R.EXPERT: S.OBJECT}),
+)
