@@ -15,6 +15,9 @@ class NavItem:
 
 MENU: list[NavItem] = [
     NavItem("我的待办", "core:home", None, "list-check"),
+    NavItem("专项资金", "funds:fund_list", "fund.view", "cash-coin"),
+    NavItem("绩效目标", "targets:target_list", "target.view", "bullseye"),
+    NavItem("目标审核", "targets:review_queue", "target.sector_review|target.approve|target.submit", "clipboard-check"),
     NavItem("工作日历", "orgs:calendar_list", "calendar.view", "calendar3"),
     NavItem("组织机构", "orgs:organization_list", "org.view", "diagram-3"),
     NavItem("用户管理", "accounts:user_list", "user.manage", "people"),
@@ -24,5 +27,10 @@ MENU: list[NavItem] = [
 ]
 
 
+def _allowed(user, item: NavItem) -> bool:
+    """``action`` may list alternatives separated by "|" (any of them shows the entry)."""
+    return item.action is None or any(permissions.has_action(user, a) for a in item.action.split("|"))
+
+
 def menu_for(user) -> list[NavItem]:
-    return [item for item in MENU if item.action is None or permissions.has_action(user, item.action)]
+    return [item for item in MENU if _allowed(user, item)]

@@ -44,8 +44,20 @@ class Workflow:
         state = getattr(obj, self.field)
         return [t for t in self.transitions.values() if state in t.sources and permissions.can(user, t.action, obj)]
 
-    def apply(self, obj: models.Model, *, name: str, actor, comment: str = "", on_commit: Iterable[Callable] = ()):
+    def apply(
+        self,
+        obj: models.Model,
+        *,
+        name: str,
+        actor,
+        comment: str = "",
+        fields: dict | None = None,
+        on_commit: Iterable[Callable] = (),
+    ):
+        """Take transition ``name``; ``fields`` are other values set in the same locked save
+        (e.g. the approval time), recorded in the same audit row."""
         transition = self.transitions[name]
+        fields = fields or {}
         model = type(obj)
         with transaction.atomic():
             locked = model._default_manager.select_for_update().get(pk=obj.pk)
@@ -61,13 +73,19 @@ class Workflow:
                 raise ValidationError({"comment": f"执行“{transition.label}”必须填写意见。"})
             if transition.guard:
                 transition.guard(locked, actor)
+            before = audit.snapshot(locked, list(fields))
             setattr(locked, self.field, transition.target)
-            locked.save(update_fields=[self.field])
+            for name_, value in fields.items():
+                setattr(locked, name_, value)
+            locked.save(update_fields=[self.field, *fields])
             audit.record(
                 audit.Kind.TRANSITION,
                 actor=actor,
                 obj=locked,
-                changes={self.field: {"from": current, "to": transition.target}},
+                changes={
+                    self.field: {"from": current, "to": transition.target},
+                    **audit.diff(before, audit.snapshot(locked, list(fields))),
+                },
                 comment=comment,
             )
             for hook in on_commit:

@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.db import models
 
 from apps.core.scoping import ScopedQuerySet
+from apps.indicators.framework import Sector
 
 
 class BudgetType(models.TextChoices):
@@ -68,6 +69,7 @@ class SpecialFund(models.Model):
     code = models.CharField("项目编码", max_length=40)
     name = models.CharField("项目名称", max_length=200)
     budget_type = models.CharField("预算类型", max_length=20, choices=BudgetType.choices, default=BudgetType.GENERAL)
+    sector = models.CharField("行业领域", max_length=20, choices=Sector.choices, default=Sector.GENERAL)
     # The responsible budget unit (a department or one of its units): owns the fund and its target.
     organization = models.ForeignKey(
         "orgs.Organization", verbose_name="实施单位", on_delete=models.PROTECT, related_name="funds"

@@ -54,6 +54,7 @@ class PerformanceTarget(models.Model):
     annual_goal = models.TextField("年度目标", blank=True)
     adjustment_reason = models.TextField("调整原因", blank=True)
     return_comment = models.TextField("退回意见", blank=True)
+    status_changed_at = models.DateTimeField("进入当前状态时间", null=True, blank=True)
     submitted_at = models.DateTimeField("报送财政时间", null=True, blank=True)
     approved_at = models.DateTimeField("批复时间", null=True, blank=True)
     created_by = models.ForeignKey(
@@ -132,6 +133,13 @@ class TargetIndicator(models.Model):
     @property
     def is_quantitative(self) -> bool:
         return self.comparison != Comparison.QUALITATIVE
+
+    @property
+    def value(self) -> str:
+        """The value as typed in the editor: the qualitative text, or the number without trailing zeros."""
+        if not self.is_quantitative:
+            return self.target_text
+        return "" if self.target_value is None else f"{self.target_value.normalize():f}"
 
     @property
     def value_display(self) -> str:

@@ -1,0 +1,140 @@
+"""Reads of targets shared by pages, API, batch approval and exports."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from apps.core import permissions
+from apps.indicators.models import LibraryIndicator
+
+from . import quality
+from .models import PerformanceTarget, TargetIndicator, TargetStatus
+
+REVIEW_STAGES = {
+    TargetStatus.DEPT_REVIEW: "target.submit",
+    TargetStatus.SECTOR_REVIEW: "target.sector_review",
+    TargetStatus.PERF_REVIEW: "target.approve",
+}
+
+
+def target_queryset(user, action: str = "target.view") -> QuerySet:
+    return PerformanceTarget.objects.restrict(user, action).select_related(
+        "fund__department", "organization__region", "fiscal_year", "previous"
+    )
+
+
+def target_detail(user, pk: int) -> PerformanceTarget:
+    return (
+        target_queryset(user)
+        .prefetch_related(
+            Prefetch("indicators", queryset=TargetIndicator.objects.select_related("library_indicator")), "tasks"
+        )
+        .get(pk=pk)
+    )
+
+
+def review_queue(
+    *, user, fiscal_year=None, department=None, status: str = "", waiting_days: int | None = None, q: str = ""
+) -> QuerySet:
+    """Targets waiting for this user's decision, oldest first."""
+    condition = Q(pk__in=[])
+    for stage, action in REVIEW_STAGES.items():
+        if permissions.has_action(user, action) and status in ("", stage):
+            ids = PerformanceTarget.objects.restrict(user, action).filter(status=stage).values("pk")
+            condition |= Q(pk__in=ids)
+    targets = (
+        target_queryset(user)
+        .filter(condition)
+        .prefetch_related(Prefetch("indicators", queryset=TargetIndicator.objects.order_by("sort_order", "id")))
+    )
+    if fiscal_year:
+        targets = targets.filter(fiscal_year=fiscal_year)
+    if department:
+        targets = targets.filter(Q(fund__department=department) | Q(organization=department))
+    if waiting_days:
+        targets = targets.filter(status_changed_at__lte=timezone.now() - timedelta(days=waiting_days))
+    if q:
+        targets = targets.filter(Q(fund__name__icontains=q) | Q(fund__code__icontains=q))
+    return targets.order_by("status_changed_at", "pk")
+
+
+def core_indicators_by_sector(sectors) -> dict[str, list[tuple[int, str]]]:
+    result: dict[str, list[tuple[int, str]]] = {}
+    rows = LibraryIndicator.objects.filter(
+        is_core=True, status=LibraryIndicator.Status.ACTIVE, sector__in=set(sectors)
+    ).values_list("sector", "pk", "name")
+    for sector, pk, name in rows:
+        result.setdefault(sector, []).append((pk, name))
+    return result
+
+
+def last_year_by_fund(funds) -> dict[int, quality.LastYear]:
+    """For each fund with a previous-year fund: that fund's latest approved target (2 queries)."""
+    previous_ids = {f.previous_id: f.pk for f in funds if f is not None and f.previous_id}
+    if not previous_ids:
+        return {}
+    approved = (
+        PerformanceTarget.objects.filter(fund_id__in=previous_ids, status=TargetStatus.APPROVED)
+        .order_by("fund_id", "-version")
+        .prefetch_related("indicators")
+    )
+    result: dict[int, quality.LastYear] = {}
+    for target in approved:
+        fund_id = previous_ids[target.fund_id]
+        if fund_id not in result:
+            result[fund_id] = quality.LastYear(
+                annual_goal=target.annual_goal,
+                rows=tuple(quality.row_signature(r) for r in target.indicators.all()),
+            )
+    return result
+
+
+def quality_for(targets) -> dict[int, list[quality.Issue]]:
+    """Quality issues of already-loaded targets (indicators prefetched), in a fixed number of queries."""
+    targets = list(targets)
+    funds = [t.fund for t in targets if t.fund_id]
+    last_year = last_year_by_fund(funds)
+    core = core_indicators_by_sector({f.sector for f in funds})
+    return {
+        t.pk: quality.check(
+            rows=list(t.indicators.all()),
+            annual_goal=t.annual_goal,
+            last_year=last_year.get(t.fund_id),
+            core_indicators=core.get(t.fund.sector, []) if t.fund_id else [],
+            kind=t.kind,
+        )
+        for t in targets
+    }
+
+
+def versions_of(target: PerformanceTarget) -> QuerySet:
+    """Every version of the same fund's (or department's) target, newest first."""
+    if target.fund_id:
+        versions = PerformanceTarget.objects.filter(fund_id=target.fund_id)
+    else:
+        versions = PerformanceTarget.objects.filter(
+            kind=PerformanceTarget.Kind.DEPARTMENT,
+            organization_id=target.organization_id,
+            fiscal_year=target.fiscal_year,
+        )
+    return versions.order_by("-version")
+
+
+def last_year_values(target: PerformanceTarget) -> dict[int, str]:
+    """Library indicator id → last year's target value for this fund (shown next to the row)."""
+    if not target.fund_id or not target.fund.previous_id:
+        return {}
+    previous = (
+        PerformanceTarget.objects.filter(fund_id=target.fund.previous_id, status=TargetStatus.APPROVED)
+        .order_by("-version")
+        .first()
+    )
+    if previous is None:
+        return {}
+    return {
+        row.library_indicator_id: row.value_display
+        for row in previous.indicators.filter(library_indicator__isnull=False)
+    }

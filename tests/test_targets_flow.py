@@ -1,0 +1,226 @@
+"""Funds, the budget gate and the target workflow, through services and pages."""
+
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
+
+from apps.assessments.models import Conclusion, ExAnteAssessment
+from apps.core.models import AuditEvent
+from apps.funds import services as fund_services
+from apps.funds.models import SpecialFund
+from apps.orgs.models import FiscalYear
+from apps.targets import services
+from apps.targets.models import PerformanceTarget, TargetIndicator
+from apps.targets.models import TargetStatus as S
+
+GOOD_ROWS = [
+    {"level1": "output", "level2": "quantity", "name": "资助学生人数", "comparison": "ge", "value": "1200",
+     "unit": "人", "weight": "20"},
+    {"level1": "output", "level2": "quality", "name": "资助资金足额发放率", "comparison": "eq", "value": "100",
+     "unit": "%", "weight": "15"},
+    {"level1": "output", "level2": "timeliness", "name": "资金发放及时率", "comparison": "ge", "value": "95",
+     "unit": "%", "weight": "15"},
+    {"level1": "effect", "level2": "social", "name": "家庭经济困难学生辍学率", "comparison": "le", "value": "1",
+     "unit": "%", "weight": "20"},
+    {"level1": "effect", "level2": "sustainable", "name": "资助政策长效机制", "comparison": "qualitative",
+     "value": "建立并有效运行", "unit": "", "weight": "10"},
+    {"level1": "satisfaction", "level2": "service_satisfaction", "name": "受助学生满意度", "comparison": "ge",
+     "value": "90", "unit": "%", "weight": "10"},
+]  # fmt: skip
+
+
+@pytest.fixture
+def year(db):
+    return FiscalYear.objects.get_or_create(year=2026, defaults={"is_current": True})[0]
+
+
+def make_fund(world, year, *, org=None, actor=None, amount="3000000", code="EDU-2026-001", **extra):
+    return fund_services.fund_create(
+        actor=actor or world.edu_filler,
+        fiscal_year=year,
+        organization=org or world.edu_unit,
+        code=code,
+        name="家庭经济困难学生资助",
+        budget_type="general",
+        sector="education",
+        fiscal_amount=Decimal(amount),
+        other_amount=Decimal("0"),
+        period_start=2026,
+        period_end=2028,
+        **extra,
+    )
+
+
+def filed_target(world, fund, rows=GOOD_ROWS):
+    target = services.target_start(actor=world.edu_unit_filler, fund=fund)
+    return services.target_save(
+        actor=world.edu_unit_filler, target=target, long_term_goal="三年内资助全覆盖", annual_goal="应助尽助", rows=rows
+    )
+
+
+def approve_all_the_way(world, target):
+    services.target_send(actor=world.edu_unit_filler, target=target)
+    services.target_submit(actor=world.edu_approver, target=target)
+    services.target_pass(actor=world.sector_kjw, target=target)
+    return services.target_approve(actor=world.perf_admin, target=target)
+
+
+def test_full_path_from_draft_to_arranged_budget(world, year):
+    fund = make_fund(world, year)
+    target = filed_target(world, fund)
+    assert [r.name for r in target.indicators.all()] == [r["name"] for r in GOOD_ROWS]
+    with pytest.raises(ValidationError, match="尚未报送绩效目标"):
+        fund_services.fund_submit(actor=world.edu_approver, fund=fund)
+    services.target_send(actor=world.edu_unit_filler, target=target)
+    services.target_submit(actor=world.edu_approver, target=target)
+    fund_services.fund_submit(actor=world.edu_approver, fund=fund)
+    with pytest.raises(ValidationError, match="绩效目标尚未批复"):
+        fund_services.fund_arrange(actor=world.perf_admin, fund=fund)
+    services.target_pass(actor=world.sector_kjw, target=target)
+    services.target_approve(actor=world.perf_admin, target=target)
+    fund = fund_services.fund_arrange(actor=world.perf_admin, fund=fund, comment="同意")
+    assert fund.request_status == SpecialFund.RequestStatus.ARRANGED and fund.arranged_amount == Decimal("3000000")
+    assert AuditEvent.objects.for_object(target).filter(kind="transition").count() == 4
+
+
+def test_large_fund_needs_a_completed_assessment_and_reject_blocks(world, year):
+    fund = make_fund(world, year, amount="6000000")
+    target = filed_target(world, fund)
+    services.target_send(actor=world.edu_unit_filler, target=target)
+    services.target_submit(actor=world.edu_approver, target=target)
+    with pytest.raises(ValidationError, match="须先完成事前绩效评估"):
+        fund_services.fund_submit(actor=world.edu_approver, fund=fund)
+    assessment = ExAnteAssessment.objects.create(
+        fund=fund, organization=fund.organization, status="completed", conclusion=Conclusion.REJECT
+    )
+    fund_services.fund_submit(actor=world.edu_approver, fund=fund)
+    services.target_pass(actor=world.sector_kjw, target=target)
+    services.target_approve(actor=world.perf_admin, target=target)
+    with pytest.raises(ValidationError, match="不予支持"):
+        fund_services.fund_arrange(actor=world.perf_admin, fund=fund)
+    ExAnteAssessment.objects.filter(pk=assessment.pk).update(conclusion=Conclusion.SUPPORT_ADJUSTED)
+    fund_services.fund_arrange(actor=world.perf_admin, fund=fund)
+
+
+def test_new_major_policy_needs_assessment_whatever_the_amount(world, year):
+    fund = make_fund(world, year, amount="100000", is_new_major_policy=True)
+    target = filed_target(world, fund)
+    services.target_send(actor=world.edu_unit_filler, target=target)
+    services.target_submit(actor=world.edu_approver, target=target)
+    with pytest.raises(ValidationError, match="属于新增重大政策"):
+        fund_services.fund_submit(actor=world.edu_approver, fund=fund)
+
+
+def test_return_with_comments_then_fix_and_resubmit(world, year):
+    fund = make_fund(world, year)
+    target = filed_target(world, fund)
+    services.target_send(actor=world.edu_unit_filler, target=target)
+    services.target_submit(actor=world.edu_approver, target=target)
+    first = target.indicators.first()
+    services.target_return(
+        actor=world.sector_kjw, target=target, comment="指标值偏低", indicator_comments={first.pk: "人数应与名单一致"}
+    )
+    target.refresh_from_db()
+    assert target.status == S.RETURNED and target.return_comment == "指标值偏低"
+    assert TargetIndicator.objects.get(pk=first.pk).review_comment == "人数应与名单一致"
+    rows = [dict(r) for r in GOOD_ROWS]
+    rows[0]["value"] = "1500"
+    rows = [{**r, "id": row.pk} for r, row in zip(rows, target.indicators.all(), strict=True)]
+    services.target_save(
+        actor=world.edu_unit_filler, target=target, long_term_goal="", annual_goal="应助尽助", rows=rows
+    )
+    services.target_submit(actor=world.edu_approver, target=target)
+    assert TargetIndicator.objects.get(pk=first.pk).target_value == Decimal("1500")
+
+
+@pytest.mark.parametrize(
+    ("persona", "action"),
+    [
+        ("edu_unit_filler", services.target_submit),  # a filler cannot submit to finance
+        ("edu_filler", services.target_pass),
+        ("edu_approver", services.target_approve),  # approving your own department's target
+        ("health_filler", services.target_send),
+        ("shinan_finance", services.target_pass),
+    ],
+)
+def test_wrong_people_are_refused_and_nothing_changes(world, year, persona, action):
+    target = filed_target(world, make_fund(world, year))
+    with pytest.raises((PermissionDenied, ValidationError)):
+        action(actor=getattr(world, persona), target=target)
+    target.refresh_from_db()
+    assert target.status == S.DRAFT
+
+
+def test_sector_reviewer_only_for_assigned_departments(world, year):
+    fund = make_fund(world, year, org=world.health_unit, actor=world.health_filler, code="H-1")
+    fund_services_target = services.target_start(actor=world.health_filler, fund=fund)
+    services.target_save(actor=world.health_filler, target=fund_services_target, long_term_goal="", annual_goal="x",
+                         rows=GOOD_ROWS)  # fmt: skip
+    with pytest.raises(PermissionDenied):
+        services.target_pass(actor=world.sector_kjw, target=fund_services_target)
+
+
+def test_approved_target_is_immutable_and_adjustment_makes_a_version(world, year):
+    target = approve_all_the_way(world, filed_target(world, make_fund(world, year)))
+    with pytest.raises(ValidationError, match="已批复的目标请使用“调整”"):
+        services.target_save(actor=world.edu_unit_filler, target=target, long_term_goal="", annual_goal="改",
+                             rows=GOOD_ROWS)  # fmt: skip
+    with pytest.raises(ValidationError, match="调整原因"):
+        services.target_adjust(actor=world.edu_unit_filler, target=target, reason=" ")
+    v2 = services.target_adjust(actor=world.edu_unit_filler, target=target, reason="预算调减 20%")
+    assert (v2.version, v2.previous_id, v2.status) == (2, target.pk, S.DRAFT)
+    assert v2.indicators.count() == len(GOOD_ROWS)
+    with pytest.raises(ValidationError, match="已有调整中的新版本"):
+        services.target_adjust(actor=world.edu_unit_filler, target=target, reason="再调")
+    approve_all_the_way(world, v2)
+    target.refresh_from_db()
+    assert target.status == S.SUPERSEDED
+    assert list(PerformanceTarget.objects.filter(fund=target.fund).values_list("version", "status")) in (
+        [(1, "superseded"), (2, "approved")],
+        [(2, "approved"), (1, "superseded")],
+    )
+
+
+def test_double_submit_from_two_tabs(world, year):
+    target = filed_target(world, make_fund(world, year))
+    services.target_send(actor=world.edu_unit_filler, target=target)
+    services.target_submit(actor=world.edu_approver, target=target)
+    with pytest.raises(ValidationError, match="不能执行"):
+        services.target_submit(actor=world.edu_approver, target=target)
+
+
+def test_bad_rows_are_refused_with_row_and_column_and_nothing_saved(world, year):
+    target = services.target_start(actor=world.edu_unit_filler, fund=make_fund(world, year))
+    rows = [dict(GOOD_ROWS[0], value="一千二"), dict(GOOD_ROWS[1], level2="social"), dict(GOOD_ROWS[2], unit="")]
+    with pytest.raises(services.RowsInvalid) as exc:
+        services.target_save(actor=world.edu_unit_filler, target=target, long_term_goal="", annual_goal="x", rows=rows)
+    messages = [str(e) for e in exc.value.row_errors]
+    assert messages == [
+        "第 1 行“指标值”：“一千二”不是数字。",
+        "第 2 行“二级指标”：“社会效益指标”不属于“产出指标”。",
+        "第 3 行“计量单位”：定量指标须填写计量单位。",
+    ]
+    assert not target.indicators.exists()
+
+
+def test_pages_render_for_the_people_involved(world, year, login):
+    fund = make_fund(world, year)
+    target = filed_target(world, fund)
+    for persona in ("edu_unit_filler", "edu_approver", "perf_admin", "sector_kjw", "npc_liaison"):
+        client = login(getattr(world, persona))
+        for url in (
+            reverse("funds:fund_list"),
+            reverse("funds:fund_detail", args=[fund.pk]),
+            reverse("funds:fund_detail", args=[fund.pk]) + "?tab=target",
+            reverse("targets:target_list"),
+            reverse("targets:target_detail", args=[target.pk]),
+        ):
+            assert client.get(url).status_code == 200, (persona, url)
+    assert login(world.edu_unit_filler).get(reverse("targets:target_edit", args=[target.pk])).status_code == 200
+    for persona in ("health_filler", "shinan_edu_filler"):
+        client = login(getattr(world, persona))
+        assert client.get(reverse("funds:fund_detail", args=[fund.pk])).status_code == 404
+        assert client.get(reverse("targets:target_detail", args=[target.pk])).status_code == 404
+    assert login(world.sysadmin).get(reverse("funds:fund_list")).status_code == 403
