@@ -15,14 +15,15 @@ from apps.targets import services
 from apps.targets.models import PerformanceTarget, TargetIndicator
 from apps.targets.models import TargetStatus as S
 
+# Includes the education sector's two 核心约束 indicators, so a target with these rows passes every check.
 GOOD_ROWS = [
     {"level1": "output", "level2": "quantity", "name": "资助学生人数", "comparison": "ge", "value": "1200",
      "unit": "人", "weight": "20"},
-    {"level1": "output", "level2": "quality", "name": "资助资金足额发放率", "comparison": "eq", "value": "100",
+    {"level1": "output", "level2": "quality", "name": "义务教育巩固率", "comparison": "ge", "value": "99",
      "unit": "%", "weight": "15"},
     {"level1": "output", "level2": "timeliness", "name": "资金发放及时率", "comparison": "ge", "value": "95",
      "unit": "%", "weight": "15"},
-    {"level1": "effect", "level2": "social", "name": "家庭经济困难学生辍学率", "comparison": "le", "value": "1",
+    {"level1": "effect", "level2": "social", "name": "家庭经济困难学生资助覆盖率", "comparison": "eq", "value": "100",
      "unit": "%", "weight": "20"},
     {"level1": "effect", "level2": "sustainable", "name": "资助政策长效机制", "comparison": "qualitative",
      "value": "建立并有效运行", "unit": "", "weight": "10"},
@@ -224,3 +225,66 @@ def test_pages_render_for_the_people_involved(world, year, login):
         assert client.get(reverse("funds:fund_detail", args=[fund.pk])).status_code == 404
         assert client.get(reverse("targets:target_detail", args=[target.pk])).status_code == 404
     assert login(world.sysadmin).get(reverse("funds:fund_list")).status_code == 403
+
+
+def test_batch_approve_only_what_passes_after_confirmation(world, year, login):
+    good = filed_target(world, make_fund(world, year, code="B-1"))
+    weak = filed_target(world, make_fund(world, year, code="B-2"), rows=GOOD_ROWS[:3])  # no effect/satisfaction
+    for target in (good, weak):
+        services.target_send(actor=world.edu_unit_filler, target=target)
+        services.target_submit(actor=world.edu_approver, target=target)
+        services.target_pass(actor=world.sector_kjw, target=target)
+    client = login(world.perf_admin)
+    queue = client.get(reverse("targets:review_queue")).content.decode()
+    assert "缺少一级指标" in queue
+    confirm = client.post(reverse("targets:batch_approve"), {"target": [good.pk, weak.pk]})
+    assert "将批复" in confirm.content.decode() and "缺少一级指标" in confirm.content.decode()
+    good.refresh_from_db()
+    assert good.status == S.PERF_REVIEW  # nothing happens before the confirmation
+    client.post(reverse("targets:batch_approve"), {"target": [good.pk, weak.pk], "confirm": "yes"})
+    good.refresh_from_db()
+    weak.refresh_from_db()
+    assert (good.status, weak.status) == (S.APPROVED, S.PERF_REVIEW)
+    assert login(world.sector_kjw).post(reverse("targets:batch_approve"), {"target": [weak.pk]}).status_code == 403
+
+
+def test_live_quality_check_and_edit_page_errors(world, year, login):
+    target = services.target_start(actor=world.edu_unit_filler, fund=make_fund(world, year))
+    client = login(world.edu_unit_filler)
+    post = {"annual_goal": "应助尽助"}
+    for name in ("level1", "level2", "name", "comparison", "value", "unit", "weight"):
+        post[f"row-{name}"] = [row.get(name if name != "value" else "value", "") for row in GOOD_ROWS[:2]]
+    partial = client.post(reverse("targets:target_quality", args=[target.pk]), post).content.decode()
+    assert "缺少一级指标：效益指标、满意度指标" in partial and "<html" not in partial
+    assert not target.indicators.exists()
+    bad = dict(post, **{"row-value": ["abc", "100"]})
+    response = client.post(reverse("targets:target_edit", args=[target.pk]), bad)
+    assert response.status_code == 400 and "第 1 行“指标值”：“abc”不是数字。" in response.content.decode()
+    assert not target.indicators.exists()
+    ok = client.post(reverse("targets:target_edit", args=[target.pk]), post)
+    assert ok.status_code == 302 and target.indicators.count() == 2
+
+
+def test_version_compare_shows_changes(world, year, login):
+    v1 = approve_all_the_way(world, filed_target(world, make_fund(world, year)))
+    v2 = services.target_adjust(actor=world.edu_unit_filler, target=v1, reason="扩大范围")
+    rows = [{**r, "id": row.pk} for r, row in zip(GOOD_ROWS, v2.indicators.all(), strict=True)]
+    rows[0]["value"] = "1500"
+    services.target_save(actor=world.edu_unit_filler, target=v2, long_term_goal="", annual_goal="扩大", rows=rows)
+    page = login(world.perf_admin).get(reverse("targets:target_compare", args=[v2.pk]), {"a": 1, "b": 2})
+    body = page.content.decode()
+    assert "扩大范围" in body and "≥1500人" in body and "修改" in body
+
+
+def test_department_overall_target_with_tasks(world, year, login):
+    client = login(world.edu_approver)
+    client.post(reverse("core:fiscal_year_switch"), {"year": year.pk})
+    client.post(reverse("targets:department_target_start"))
+    target = PerformanceTarget.objects.get(kind="department", organization=world.edu)
+    post = {"annual_goal": "推进教育优质均衡发展", "task-name": ["义务教育", ""], "task-amount": ["120000000", ""],
+            "task-description": ["保障运转", ""]}  # fmt: skip
+    for name in ("level1", "level2", "name", "comparison", "value", "unit", "weight"):
+        post[f"row-{name}"] = [row[name] for row in GOOD_ROWS]
+    assert client.post(reverse("targets:target_edit", args=[target.pk]), post).status_code == 302
+    assert [(t.name, t.amount) for t in target.tasks.all()] == [("义务教育", Decimal("120000000"))]
+    assert login(world.health_filler).get(reverse("targets:target_detail", args=[target.pk])).status_code == 404

@@ -18,6 +18,8 @@ MENU: list[NavItem] = [
     NavItem("专项资金", "funds:fund_list", "fund.view", "cash-coin"),
     NavItem("绩效目标", "targets:target_list", "target.view", "bullseye"),
     NavItem("目标审核", "targets:review_queue", "target.sector_review|target.approve|target.submit", "clipboard-check"),
+    NavItem("事前评估", "assessments:assessment_list", "assessment.view", "clipboard-data"),
+    NavItem("指标库", "indicators:library", "indicator.view", "collection"),
     NavItem("工作日历", "orgs:calendar_list", "calendar.view", "calendar3"),
     NavItem("组织机构", "orgs:organization_list", "org.view", "diagram-3"),
     NavItem("用户管理", "accounts:user_list", "user.manage", "people"),

@@ -2,6 +2,9 @@
 
 from rest_framework.routers import SimpleRouter
 
+from .api import SpecialFundViewSet
+
 router = SimpleRouter()
+router.register("funds", SpecialFundViewSet, basename="fund")
 
 urlpatterns = router.urls

@@ -11,7 +11,12 @@ WAN = Decimal(10000)
 
 
 class FundFilterForm(StyledFormMixin, forms.Form):
-    q = forms.CharField(label="名称/编码", required=False, max_length=100)
+    q = forms.CharField(
+        label="名称/编码",
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": "项目名称或编码"}),
+    )
     budget_type = forms.ChoiceField(
         label="预算类型", required=False, choices=[("", "全部预算类型"), *BudgetType.choices]
     )

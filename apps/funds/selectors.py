@@ -4,7 +4,7 @@ from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery
 
 from apps.targets.models import PerformanceTarget, TargetStatus
 
-from .models import SPECIAL_AREAS, PolicyTag, SpecialFund
+from .models import SPECIAL_AREAS, PolicyTag, SpecialFund, TransferAllocation
 
 
 def with_target_state(funds):
@@ -57,4 +57,6 @@ def fund_detail_queryset(user):
         SpecialFund.objects.restrict(user, "fund.view").select_related(
             "department", "organization__region", "fiscal_year", "previous"
         )
-    ).prefetch_related("policy_tags", "transfers__region")
+    ).prefetch_related(
+        "policy_tags", Prefetch("transfers", queryset=TransferAllocation.objects.select_related("region"))
+    )

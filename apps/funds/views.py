@@ -61,13 +61,13 @@ class FundDetailView(FundMixin, TemplateView):
         user, fund = self.request.user, self.fund
         targets = PerformanceTarget.objects.restrict(user, "target.view").filter(fund=fund).order_by("-version")
         assessments = ExAnteAssessment.objects.restrict(user, "assessment.view").filter(fund=fund)
-        can = {action: permissions.can(user, action, fund) for action in ("fund.edit", "fund.submit", "fund.arrange")}
+        can = {action: permissions.can(user, f"fund.{action}", fund) for action in ("edit", "submit", "arrange")}
         return super().get_context_data(
             fund=fund,
             targets=targets,
             assessments=assessments,
             can=can,
-            may_edit=can["fund.edit"] and fund.request_status in services.FUND_FLOW.transitions["submit"].sources,
+            may_edit=can["edit"] and fund.request_status in services.FUND_FLOW.transitions["submit"].sources,
             may_start_target=permissions.can(user, "target.edit", fund) and not targets,
             may_start_assessment=permissions.can(user, "assessment.edit", fund),
             needs_assessment=gate.needs_assessment(fund),

@@ -2,6 +2,9 @@
 
 from rest_framework.routers import SimpleRouter
 
+from .api import PerformanceTargetViewSet
+
 router = SimpleRouter()
+router.register("targets", PerformanceTargetViewSet, basename="target")
 
 urlpatterns = router.urls

@@ -24,7 +24,12 @@ class AdjustForm(StyledFormMixin, forms.Form):
 
 
 class QueueFilterForm(StyledFormMixin, forms.Form):
-    q = forms.CharField(label="项目名称/编码", required=False, max_length=100)
+    q = forms.CharField(
+        label="项目名称/编码",
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": "项目名称或编码"}),
+    )
     department = forms.ModelChoiceField(
         label="部门", queryset=Organization.objects.none(), required=False, empty_label="全部部门"
     )
@@ -38,7 +43,13 @@ class QueueFilterForm(StyledFormMixin, forms.Form):
             (TargetStatus.PERF_REVIEW, "待绩效处审核"),
         ],
     )
-    waiting_days = forms.IntegerField(label="等待天数≥", required=False, min_value=0, max_value=365)
+    waiting_days = forms.IntegerField(
+        label="等待天数≥",
+        required=False,
+        min_value=0,
+        max_value=365,
+        widget=forms.NumberInput(attrs={"placeholder": "等待天数 ≥"}),
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -48,5 +59,10 @@ class QueueFilterForm(StyledFormMixin, forms.Form):
 
 
 class TargetFilterForm(StyledFormMixin, forms.Form):
-    q = forms.CharField(label="项目名称/编码", required=False, max_length=100)
+    q = forms.CharField(
+        label="项目名称/编码",
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": "项目名称或编码"}),
+    )
     status = forms.ChoiceField(label="状态", required=False, choices=[("", "全部状态"), *TargetStatus.choices])

@@ -15,5 +15,8 @@ urlpatterns = [
     path("<int:pk>/edit/", views.TargetEditView.as_view(), name="target_edit"),
     path("<int:pk>/quality/", views.QualityCheckView.as_view(), name="target_quality"),
     path("<int:pk>/compare/", views.TargetCompareView.as_view(), name="target_compare"),
+    path("export.xlsx", views.TargetListExportView.as_view(), name="target_list_xlsx"),
+    path("<int:pk>/export.xlsx", views.TargetExportView.as_view(), name="target_export_xlsx"),
+    path("<int:pk>/import/", views.TargetImportView.as_view(), name="target_import"),
     path("<int:pk>/<str:action>/", views.TargetTransitionView.as_view(), name="target_transition"),
 ]

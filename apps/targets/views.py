@@ -2,7 +2,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.functional import cached_property
@@ -16,7 +16,7 @@ from apps.indicators.framework import LEVEL2_PARENT, Comparison, Level1, Level2
 from apps.indicators.models import LibraryIndicator
 from apps.orgs.models import FiscalYear
 
-from . import quality, selectors, services
+from . import excel, quality, selectors, services
 from .diff import compare_versions
 from .forms import AdjustForm, QueueFilterForm, ReturnForm, TargetFilterForm, TargetHeaderForm
 from .models import PerformanceTarget, TargetStatus
@@ -384,3 +384,78 @@ class TargetCompareView(TargetMixin, TemplateView):
             diff=compare_versions(versions[a], versions[b]),
             **kwargs,
         )
+
+
+# --- Excel -------------------------------------------------------------------------------------
+
+
+def _xlsx_response(file, filename: str) -> FileResponse:
+    """An .xlsx download; the Chinese name goes in ``filename*`` (RFC 5987). Closing deletes the temp file."""
+    response = FileResponse(file, as_attachment=True, filename=filename, content_type=excel.XLSX_CONTENT_TYPE)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class TargetExportView(TargetMixin, View):
+    """The 绩效目标申报表 of one target as Excel, for anyone who may see the target (audited)."""
+
+    http_method_names = ["get"]
+
+    def get(self, request, pk):
+        return _xlsx_response(*excel.target_export(actor=request.user, target=self.target))
+
+
+class TargetListExportView(ActionRequiredMixin, View):
+    """Every target the user may see in the selected year (the list page's filters), one row per indicator."""
+
+    required_action = "target.view"
+    http_method_names = ["get"]
+
+    def get(self, request):
+        form = TargetFilterForm(request.GET or None)
+        data = form.cleaned_data if form.is_valid() else {}
+        return _xlsx_response(
+            *excel.list_export(
+                actor=request.user,
+                year=years.selected_year(request),
+                status=data.get("status", ""),
+                q=data.get("q", ""),
+            )
+        )
+
+
+class TargetImportView(TargetMixin, View):
+    """Upload a filled-in 申报表: the whole file is checked first; nothing is saved unless all is good."""
+
+    required_action = "target.edit"
+
+    def check_in_scope(self) -> None:
+        if not permissions.can(self.request.user, "target.edit", self.target):
+            raise Http404("绩效目标不存在或不在您的填报范围内。")
+
+    def page(self, *, status: int = 200, problems=(), cell_errors=()):
+        target = self.target
+        blocked = ""
+        if not target.is_editable:
+            blocked = f"绩效目标当前状态为“{target.get_status_display()}”，不能导入。" + (
+                "已批复的目标请先“调整”生成新版本，再在新版本上导入。" if target.status == TargetStatus.APPROVED else ""
+            )
+        context = {"target": target, "blocked": blocked, "problems": problems, "cell_errors": cell_errors}
+        return render(self.request, "targets/target_import.html", context, status=status)
+
+    def get(self, request, pk):
+        self.check_in_scope()
+        return self.page()
+
+    def post(self, request, pk):
+        self.check_in_scope()
+        if not self.target.is_editable:
+            return self.page(status=400)
+        try:
+            count = excel.target_import(actor=request.user, target=self.target, upload=request.FILES.get("file"))
+        except excel.ImportRefused as exc:
+            return self.page(status=400, problems=exc.problems, cell_errors=exc.cell_errors)
+        except ValidationError as exc:
+            return self.page(status=400, problems=exc.messages)
+        messages.success(request, f"已从 Excel 导入 {count} 条绩效指标，并更新了中长期目标和年度目标。")
+        return redirect("targets:target_edit", pk=pk)

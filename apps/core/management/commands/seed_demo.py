@@ -15,6 +15,7 @@ from django.db import transaction
 from apps.accounts.models import User
 from apps.accounts.roles import Role
 from apps.orgs.models import FiscalYear, Organization, Region, WorkCalendar, WorkStep
+from apps.targets.demo import seed_targets
 
 K = Organization.Kind
 CITY = "370200"
@@ -127,6 +128,7 @@ class Command(BaseCommand):
             self.created += made
         self.calendar()
         self.users()
+        self.created += seed_targets(2026)
         return self.created
 
     def org(self, code, name, kind, region, parent=None, short_name="") -> Organization:
