@@ -195,6 +195,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a "status": give each choice set its own stable name in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "TargetStatusEnum": "apps.targets.models.TargetStatus",
+        "AssessmentStatusEnum": "apps.assessments.models.AssessmentStatus",
+        "IndicatorStatusEnum": "apps.indicators.models.LibraryIndicator.Status",
+        "ConclusionEnum": "apps.assessments.models.Conclusion",
+    },
 }
 
 GUARDIAN_RAISE_403 = False

@@ -2,6 +2,9 @@
 
 from rest_framework.routers import SimpleRouter
 
+from .api import ExAnteAssessmentViewSet
+
 router = SimpleRouter()
+router.register("assessments", ExAnteAssessmentViewSet, basename="assessment")
 
 urlpatterns = router.urls

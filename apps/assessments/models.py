@@ -65,6 +65,13 @@ class ExAnteAssessment(models.Model):
                 condition=~models.Q(status="completed") | ~models.Q(conclusion=""),
                 name="completed_assessment_has_conclusion",
             ),
+            # 一个专项资金同时只能有一份未完成的事前评估 (a new one may start once the last is completed).
+            models.UniqueConstraint(
+                fields=["fund"],
+                condition=~models.Q(status="completed"),
+                name="one_open_assessment_per_fund",
+                violation_error_message="该专项资金已有一份未完成的事前绩效评估。",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -91,3 +98,8 @@ class ExpertOpinion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.expert} 对 {self.assessment} 的意见"
+
+
+# Module-level name for the status choices, so settings can refer to it by import path
+# (drf-spectacular ENUM_NAME_OVERRIDES: "AssessmentStatusEnum").
+AssessmentStatus = ExAnteAssessment.Status

@@ -55,7 +55,7 @@ class ArrangeSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class CommentSerializer(serializers.Serializer):
+class FundCommentSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, default="")
 
 
@@ -107,10 +107,10 @@ class SpecialFundViewSet(
         fund = services.fund_arrange(actor=request.user, fund=self.get_object(), **payload.validated_data)
         return self._reply(fund)
 
-    @action(detail=True, methods=["post"], serializer_class=CommentSerializer)
+    @action(detail=True, methods=["post"], serializer_class=FundCommentSerializer)
     def decline(self, request, pk=None):
         """不予安排 (comment required)."""
-        payload = CommentSerializer(data=request.data)
+        payload = FundCommentSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         fund = services.fund_decline(actor=request.user, fund=self.get_object(), **payload.validated_data)
         return self._reply(fund)

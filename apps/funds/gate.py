@@ -7,6 +7,7 @@ detail page shows them before anyone presses the button.
 from decimal import Decimal
 
 from apps.assessments.models import Conclusion, ExAnteAssessment
+from apps.assessments.selectors import latest_assessment
 from apps.targets.models import PerformanceTarget, TargetStatus
 
 from .models import GateSettings, SpecialFund
@@ -28,10 +29,6 @@ def _assessment_reason(fund: SpecialFund) -> str:
     if fund.is_new_major_policy:
         return "属于新增重大政策"
     return f"金额达到 {assessment_threshold(fund.region_id) / 10000:,.2f} 万元的事前评估门槛"
-
-
-def latest_assessment(fund: SpecialFund) -> ExAnteAssessment | None:
-    return ExAnteAssessment.objects.filter(fund=fund).order_by("-created_at", "-id").first()
 
 
 def submit_blockers(fund: SpecialFund) -> list[str]:

@@ -55,12 +55,12 @@ class FundDetailView(FundMixin, TemplateView):
     template_name = "funds/fund_detail.html"
 
     def get_context_data(self, **kwargs):
-        from apps.assessments.models import ExAnteAssessment
+        from apps.assessments.selectors import assessments_for_fund
         from apps.targets.models import PerformanceTarget
 
         user, fund = self.request.user, self.fund
         targets = PerformanceTarget.objects.restrict(user, "target.view").filter(fund=fund).order_by("-version")
-        assessments = ExAnteAssessment.objects.restrict(user, "assessment.view").filter(fund=fund)
+        assessments = assessments_for_fund(user=user, fund=fund)
         can = {action: permissions.can(user, f"fund.{action}", fund) for action in ("edit", "submit", "arrange")}
         return super().get_context_data(
             fund=fund,
@@ -69,7 +69,6 @@ class FundDetailView(FundMixin, TemplateView):
             can=can,
             may_edit=can["edit"] and fund.request_status in services.FUND_FLOW.transitions["submit"].sources,
             may_start_target=permissions.can(user, "target.edit", fund) and not targets,
-            may_start_assessment=permissions.can(user, "assessment.edit", fund),
             needs_assessment=gate.needs_assessment(fund),
             submit_blockers=gate.submit_blockers(fund),
             arrange_blockers=gate.arrange_blockers(fund),

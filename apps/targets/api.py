@@ -66,11 +66,11 @@ class StartSerializer(serializers.Serializer):
     fund = serializers.IntegerField()
 
 
-class CommentSerializer(serializers.Serializer):
+class TargetCommentSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class ReturnSerializer(CommentSerializer):
+class TargetReturnSerializer(TargetCommentSerializer):
     indicator_comments = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
 
 
@@ -132,30 +132,30 @@ class PerformanceTargetViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins
     def _step(self, fn, **kwargs):
         return self._reply(fn(actor=self.request.user, target=self.get_object(), **kwargs))
 
-    @action(detail=True, methods=["post"], serializer_class=CommentSerializer)
+    @action(detail=True, methods=["post"], serializer_class=TargetCommentSerializer)
     def send(self, request, pk=None):
         """提交部门审核 (filer)."""
-        return self._step(services.target_send, **self._payload(CommentSerializer))
+        return self._step(services.target_send, **self._payload(TargetCommentSerializer))
 
-    @action(detail=True, methods=["post"], serializer_class=CommentSerializer)
+    @action(detail=True, methods=["post"], serializer_class=TargetCommentSerializer)
     def submit(self, request, pk=None):
         """部门审核通过并报送财政 (department approver)."""
-        return self._step(services.target_submit, **self._payload(CommentSerializer))
+        return self._step(services.target_submit, **self._payload(TargetCommentSerializer))
 
-    @action(detail=True, methods=["post"], url_path="pass", serializer_class=CommentSerializer)
+    @action(detail=True, methods=["post"], url_path="pass", serializer_class=TargetCommentSerializer)
     def pass_review(self, request, pk=None):
         """业务处室审核通过 (assigned sector reviewer)."""
-        return self._step(services.target_pass, **self._payload(CommentSerializer))
+        return self._step(services.target_pass, **self._payload(TargetCommentSerializer))
 
-    @action(detail=True, methods=["post"], serializer_class=CommentSerializer)
+    @action(detail=True, methods=["post"], serializer_class=TargetCommentSerializer)
     def approve(self, request, pk=None):
         """批复 (绩效管理处)."""
-        return self._step(services.target_approve, **self._payload(CommentSerializer))
+        return self._step(services.target_approve, **self._payload(TargetCommentSerializer))
 
-    @action(detail=True, methods=["post"], url_path="return", serializer_class=ReturnSerializer)
+    @action(detail=True, methods=["post"], url_path="return", serializer_class=TargetReturnSerializer)
     def return_target(self, request, pk=None):
         """退回 with an overall comment and ``indicator_comments`` {row id: comment}."""
-        data = self._payload(ReturnSerializer)
+        data = self._payload(TargetReturnSerializer)
         return self._step(
             services.target_return, comment=data["comment"], indicator_comments=data.get("indicator_comments") or {}
         )

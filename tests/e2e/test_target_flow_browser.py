@@ -42,12 +42,7 @@ def as_user(page, base, username):
 def add_from_library(page, query, name):
     page.fill("#library-search", query)
     button = page.locator(f'.add-library-row[data-name="{name}"]')
-    try:
-        button.wait_for(timeout=5000)
-    except Exception:
-        shot(page, "debug-picker")
-        print("URL:", page.url, page.content()[:3000])
-        raise
+    button.wait_for()
     button.click()
 
 
