@@ -37,13 +37,14 @@ def year(db):
     return FiscalYear.objects.get_or_create(year=2026, defaults={"is_current": True})[0]
 
 
-def make_fund(world, year, *, org=None, actor=None, amount="3000000", code="EDU-2026-001", **extra):
+def make_fund(world, year, *, org=None, actor=None, amount="3000000", code="EDU-2026-001", name="家庭经济困难学生资助",
+              **extra):  # fmt: skip
     return fund_services.fund_create(
         actor=actor or world.edu_filler,
         fiscal_year=year,
         organization=org or world.edu_unit,
         code=code,
-        name="家庭经济困难学生资助",
+        name=name,
         budget_type="general",
         sector="education",
         fiscal_amount=Decimal(amount),
@@ -288,3 +289,95 @@ def test_department_overall_target_with_tasks(world, year, login):
     assert client.post(reverse("targets:target_edit", args=[target.pk]), post).status_code == 302
     assert [(t.name, t.amount) for t in target.tasks.all()] == [("义务教育", Decimal("120000000"))]
     assert login(world.health_filler).get(reverse("targets:target_detail", args=[target.pk])).status_code == 404
+
+
+def fund_post(world, **overrides):
+    data = {
+        "code": "F-NEW", "name": "新项目", "budget_type": "general", "sector": "education",
+        "organization": world.edu_unit.pk, "period_start": 2026, "period_end": 2027, "fiscal_amount_wan": "120.5",
+        "other_amount_wan": "0", "transfers-TOTAL_FORMS": "2", "transfers-INITIAL_FORMS": "0",
+        "transfers-MIN_NUM_FORMS": "0", "transfers-MAX_NUM_FORMS": "10",
+    }  # fmt: skip
+    return {**data, **overrides}
+
+
+def test_fund_form_in_wan_yuan_and_errors_in_chinese(world, year, login):
+    client = login(world.edu_filler)
+    client.post(reverse("core:fiscal_year_switch"), {"year": year.pk})
+    response = client.post(reverse("funds:fund_create"), fund_post(world))
+    fund = SpecialFund.objects.get(code="F-NEW")
+    assert response.status_code == 302 and fund.fiscal_amount == Decimal("1205000.00")
+    again = client.post(reverse("funds:fund_create"), fund_post(world, period_end=2025, fiscal_amount_wan="-1"))
+    body = again.content.decode()
+    assert again.status_code == 200 and "确保该值大于或等于0" in body
+    dup = client.post(reverse("funds:fund_create"), fund_post(world))
+    assert "项目编码“F-NEW”在市本级2026年度已被使用" in dup.content.decode()
+    transfer = client.post(
+        reverse("funds:fund_create"),
+        fund_post(world, code="F-T", **{"transfers-0-region": world.shinan.pk, "transfers-0-amount_wan": "10"}),
+    )
+    assert "未勾选“转移支付”" in transfer.content.decode()
+    assert SpecialFund.objects.count() == 1
+
+
+@pytest.mark.parametrize("persona", ["health_filler", "shinan_edu_filler"])
+def test_other_departments_cannot_edit_or_submit_a_fund(world, year, login, persona):
+    fund = make_fund(world, year)
+    client = login(getattr(world, persona))
+    assert client.get(reverse("funds:fund_edit", args=[fund.pk])).status_code == 404
+    assert client.post(reverse("funds:fund_edit", args=[fund.pk]), fund_post(world, name="改名")).status_code == 404
+    assert client.post(reverse("funds:fund_transition", args=[fund.pk, "submit"])).status_code == 404
+    fund.refresh_from_db()
+    assert (fund.name, fund.request_status) == ("家庭经济困难学生资助", "draft")
+
+
+@pytest.mark.parametrize(
+    ("persona", "action"),
+    [("edu_filler", "submit"), ("sector_kjw", "arrange"), ("npc_liaison", "arrange"), ("edu_approver", "arrange")],
+)
+def test_wrong_roles_cannot_take_fund_decisions(world, year, login, persona, action):
+    fund = make_fund(world, year)
+    response = login(getattr(world, persona)).post(reverse("funds:fund_transition", args=[fund.pk, action]))
+    assert response.status_code == 403
+    fund.refresh_from_db()
+    assert fund.request_status == "draft"
+
+
+def test_submitted_fund_can_no_longer_be_edited(world, year, login):
+    fund = make_fund(world, year)
+    target = filed_target(world, fund)
+    services.target_send(actor=world.edu_unit_filler, target=target)
+    services.target_submit(actor=world.edu_approver, target=target)
+    fund_services.fund_submit(actor=world.edu_approver, fund=fund)
+    with pytest.raises(ValidationError, match="已申报，不能再修改"):
+        fund_services.fund_update(actor=world.edu_filler, fund=fund, name="改名")
+    page = login(world.perf_admin).get(reverse("funds:fund_detail", args=[fund.pk])).content.decode()
+    assert "暂不能安排" in page and "绩效目标尚未批复" in page
+
+
+def test_fund_list_filters_and_constant_queries(world, year, login):
+    client = login(world.perf_admin)
+    client.post(reverse("core:fiscal_year_switch"), {"year": year.pk})
+    counter = iter(range(100))
+
+    def grow():
+        for _ in range(3):
+            approve_all_the_way(world, filed_target(world, make_fund(world, year, code=f"L-{next(counter)}")))
+
+    grow()
+    make_fund(world, year, code="NOTARGET", name="无目标项目")
+    page = client.get(reverse("funds:fund_list"), {"has_approved_target": "no"}).content.decode()
+    assert "NOTARGET" in page and "L-0" not in page
+    from tests.querycount import assert_constant_queries
+
+    assert_constant_queries(lambda: client.get(reverse("funds:fund_list")), grow, 12)
+
+    def grow_queue():
+        for _ in range(3):
+            target = filed_target(world, make_fund(world, year, code=f"L-{next(counter)}"))
+            services.target_send(actor=world.edu_unit_filler, target=target)
+            services.target_submit(actor=world.edu_approver, target=target)
+            services.target_pass(actor=world.sector_kjw, target=target)
+
+    grow_queue()
+    assert_constant_queries(lambda: client.get(reverse("targets:review_queue")), grow_queue, 12)

@@ -3,6 +3,7 @@ from decimal import Decimal
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.functional import cached_property
 from django.views import View
@@ -142,8 +143,14 @@ class FundTransitionView(FundMixin, View):
 
     http_method_names = ["post"]
 
+    PERMISSION = {"submit": "fund.submit", "arrange": "fund.arrange", "decline": "fund.arrange"}
+
     def post(self, request, pk, action):
         fund = self.fund
+        if action not in self.PERMISSION:
+            raise Http404("未知操作。")
+        if not permissions.can(request.user, self.PERMISSION[action], fund):
+            raise PermissionDenied("您的角色无权对该专项资金执行此操作。")
         try:
             if action == "submit":
                 services.fund_submit(actor=request.user, fund=fund)
@@ -157,11 +164,9 @@ class FundTransitionView(FundMixin, View):
                     actor=request.user, fund=fund, amount=amount, comment=form.cleaned_data["comment"]
                 )
                 messages.success(request, "已安排预算。")
-            elif action == "decline":
+            else:
                 services.fund_decline(actor=request.user, fund=fund, comment=request.POST.get("comment", ""))
                 messages.success(request, "已标记为不予安排。")
-            else:
-                raise PermissionDenied("未知操作。")
         except ValidationError as exc:
             messages.error(request, "操作未成功：" + "".join(exc.messages))
         return redirect("funds:fund_detail", pk=fund.pk)
