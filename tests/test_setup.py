@@ -84,7 +84,9 @@ def test_seed_demo_is_idempotent_and_creates_the_demo_accounts():
 
 @pytest.mark.django_db
 def test_seed_scale_builds_in_bulk_and_only_once():
-    call_command("seed_scale", "--regions", "2", "--departments", "3", "--units", "2", stdout=StringIO())
+    call_command(
+        "seed_scale", "--regions", "2", "--departments", "3", "--units", "2", "--indicators", "0", stdout=StringIO()
+    )
     scale = Organization.objects.filter(code__startswith="SC")
     assert scale.count() == 2 * (1 + 3 + 3 * 2)
     assert User.objects.filter(username__startswith="sc_").count() == 2 * (1 + 3 * 2 + 3 * 2 * 2)
@@ -92,7 +94,7 @@ def test_seed_scale_builds_in_bulk_and_only_once():
     assert unit.path == f"/{unit.parent.code}/{unit.code}/" and unit.region_id == unit.parent.region_id
     assert User.objects.get(username=f"sc_{unit.code.lower()}_1").role_codes == {"dept_filler"}
     out = StringIO()
-    call_command("seed_scale", stdout=out)
+    call_command("seed_scale", "--indicators", "0", stdout=out)
     assert "已存在" in out.getvalue() and scale.count() == 20
 
 

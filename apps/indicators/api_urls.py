@@ -2,6 +2,9 @@
 
 from rest_framework.routers import SimpleRouter
 
+from .api import LibraryIndicatorViewSet
+
 router = SimpleRouter()
+router.register("indicators", LibraryIndicatorViewSet, basename="library-indicator")
 
 urlpatterns = router.urls

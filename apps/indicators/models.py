@@ -10,7 +10,10 @@ from .framework import LEVEL2_PARENT, Comparison, Level1, Level2, Sector
 
 class LibraryIndicator(models.Model):
     """A reusable 三级 indicator of the shared library (``organization`` empty: maintained by the
-    city 绩效管理处), or a department's proposal (``organization`` = the proposing department)."""
+    city 绩效管理处), or a department's proposal (``organization`` = the proposing department).
+
+    ``proposer_organization`` keeps the proposing department after a decision, so a department
+    still finds its accepted proposals once they have joined the library."""
 
     class Status(models.TextChoices):
         ACTIVE = "active", "在用"
@@ -36,6 +39,15 @@ class LibraryIndicator(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+    )
+    proposer_organization = models.ForeignKey(
+        "orgs.Organization",
+        verbose_name="建议部门",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="提出建议的部门；采纳后指标归入指标库（建议机构清空），此处仍保留，便于部门查看处理结果",
     )
     proposed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -18,6 +18,7 @@ from django.db import transaction
 
 from apps.accounts.models import User
 from apps.accounts.roles import Role
+from apps.indicators.scale import seed_scale_indicators
 from apps.orgs.models import Organization, Region
 
 K = Organization.Kind
@@ -36,16 +37,20 @@ class Command(BaseCommand):
         parser.add_argument("--departments", type=int, default=100, help="每个区域的部门数（默认 100）")
         parser.add_argument("--units", type=int, default=10, help="每个部门的单位数（默认 10）")
         parser.add_argument("--regions", type=int, default=11, help="使用的区域数（默认 11：市本级 + 10 区市）")
+        parser.add_argument("--indicators", type=int, default=10000, help="额外的库指标数（默认 10000，0 表示不生成）")
 
-    def handle(self, *args, departments: int, units: int, regions: int, **options):
-        if Organization.objects.filter(code__startswith="SC").exists():
-            self.stdout.write("规模数据已存在，未做改动。")
-            return
+    def handle(self, *args, departments: int, units: int, regions: int, indicators: int, **options):
         started = time.perf_counter()
-        with transaction.atomic():
-            orgs, users = self.seed(list(Region.objects.all()[:regions]), departments, units)
+        if Organization.objects.filter(code__startswith="SC").exists():
+            self.stdout.write("规模机构与账号已存在，未做改动。")
+        else:
+            with transaction.atomic():
+                orgs, users = self.seed(list(Region.objects.all()[:regions]), departments, units)
+            self.stdout.write(f"已生成 {orgs} 个机构、{users} 个账号。")
+        if indicators:
+            seed_scale_indicators(indicators)
         elapsed = time.perf_counter() - started
-        self.stdout.write(self.style.SUCCESS(f"已生成 {orgs} 个机构、{users} 个账号，用时 {elapsed:.1f} 秒。"))
+        self.stdout.write(self.style.SUCCESS(f"规模数据就绪，用时 {elapsed:.1f} 秒。"))
 
     def seed(self, regions: list[Region], n_departments: int, n_units: int) -> tuple[int, int]:
         bureaus, departments = [], []
