@@ -22,6 +22,14 @@ SHOTS = [
     ("perf_admin", "/orgs/", "organizations-perf_admin"),
     ("sysadmin", "/accounts/users/", "users-sysadmin"),
     ("audit_admin", "/audit/", "audit-audit_admin"),
+    ("perf_admin", "/funds/", "funds-perf_admin"),
+    ("perf_admin", "/targets/review/", "review-queue"),
+    ("edu_filler", "/indicators/?q=满意度", "indicators-library"),
+    ("perf_admin", "/assessments/", "assessments-perf_admin"),
+    # "URL -> SELECTOR -> SELECTOR": follow the first link matching each selector before the shot.
+    ("edu_unit_filler", "/targets/?status=returned -> #target-table a", "target-detail-returned"),
+    ("edu_unit_filler", "/targets/?status=returned -> #target-table a -> #target-edit", "target-edit"),
+    ("edu_approver", "/funds/ -> #funds a", "fund-detail"),
 ]
 
 
@@ -38,8 +46,13 @@ def main() -> None:
             page.fill("#id_username", username)
             page.fill("#id_password", PASSWORD)
             page.click("#login-button")
-            page.wait_for_load_state()
+            page.wait_for_selector("#main-nav")
+            path, *follow = path.split(" -> ")
             page.goto(f"{BASE}{path}")
+            for hop in follow:
+                href = page.locator(hop).first.get_attribute("href")
+                assert href, f"{username}: nothing to follow at {hop} on {page.url}"
+                page.goto(BASE + href)
             page.screenshot(path=str(OUT / f"{name}.png"), full_page=False)
             page.close()
         browser.close()

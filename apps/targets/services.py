@@ -143,7 +143,7 @@ def department_target_start(*, actor, department: Organization, fiscal_year: Fis
 
 
 def _lock_editable(actor, target: PerformanceTarget) -> PerformanceTarget:
-    target = PerformanceTarget.objects.select_for_update().select_related("fund").get(pk=target.pk)
+    target = PerformanceTarget.objects.select_for_update(of=("self",)).select_related("fund").get(pk=target.pk)
     if not permissions.can(actor, "target.edit", target):
         raise PermissionDenied("您无权修改该绩效目标。")
     if target.status not in EDITABLE_STATUSES:
