@@ -65,15 +65,20 @@ def test_anonymous_is_sent_to_login(client, db):
 
 
 def test_home_page_runs_a_constant_number_of_queries(world, login):
-    FiscalYear.objects.create(year=2026, is_current=True)
+    from tests.test_targets_flow import filed_target, make_fund
+
+    year = FiscalYear.objects.create(year=2026, is_current=True)
     client = login(world.edu_filler)
+    counter = iter(range(100))
 
     def grow():
         for i in range(3):
-            FiscalYear.objects.create(year=2030 + i)
-            OrganizationFactory(kind=Organization.Kind.UNIT, region=world.city, parent=world.edu)
+            FiscalYear.objects.create(year=2030 + next(counter))
+            filed_target(world, make_fund(world, year, code=f"H-{next(counter)}"))
 
-    assert_constant_queries(lambda: client.get(reverse("core:home")), grow, 7)
+    grow()
+    assert_constant_queries(lambda: client.get(reverse("core:home")), grow, 9)
+    assert "填报/修改：H-" in client.get(reverse("core:home")).content.decode()
 
 
 def test_fiscal_year_switcher_keeps_the_choice(world, login):

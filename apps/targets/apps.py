@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class TargetsConfig(AppConfig):
     name = "apps.targets"
     verbose_name = "绩效目标"
+
+    def ready(self) -> None:
+        from . import todo  # noqa: F401  (registers the 待办 providers)
