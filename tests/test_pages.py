@@ -72,7 +72,7 @@ def test_home_page_runs_a_constant_number_of_queries(world, login):
     counter = iter(range(100))
 
     def grow():
-        for i in range(3):
+        for _ in range(3):
             FiscalYear.objects.create(year=2030 + next(counter))
             filed_target(world, make_fund(world, year, code=f"H-{next(counter)}"))
 
