@@ -29,9 +29,9 @@ class FundFilterForm(StyledFormMixin, forms.Form):
     policy_tag = forms.ModelChoiceField(
         label="政策标签", queryset=PolicyTag.objects.filter(is_active=True), required=False, empty_label="全部政策标签"
     )
-    special_area = forms.ChoiceField(label="特殊领域", required=False, choices=[("", "全部领域"), *SPECIAL_AREAS])
+    special_area = forms.ChoiceField(label="特殊领域", required=False, choices=[("", "全部特殊领域"), *SPECIAL_AREAS])
     has_approved_target = forms.ChoiceField(
-        label="绩效目标", required=False, choices=[("", "不限"), ("yes", "已批复目标"), ("no", "无批复目标")]
+        label="绩效目标", required=False, choices=[("", "绩效目标：不限"), ("yes", "已批复目标"), ("no", "无批复目标")]
     )
 
     def __init__(self, *args, user, **kwargs):
