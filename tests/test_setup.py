@@ -94,7 +94,7 @@ def test_seed_scale_builds_in_bulk_and_only_once():
     assert unit.path == f"/{unit.parent.code}/{unit.code}/" and unit.region_id == unit.parent.region_id
     assert User.objects.get(username=f"sc_{unit.code.lower()}_1").role_codes == {"dept_filler"}
     out = StringIO()
-    call_command("seed_scale", "--indicators", "0", stdout=out)
+    call_command("seed_scale", "--indicators", "0", "--funds", "0", stdout=out)
     assert "已存在" in out.getvalue() and scale.count() == 20
 
 

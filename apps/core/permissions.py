@@ -96,7 +96,8 @@ def _scope_q(user, scope: str, model: type[Model], path: str) -> Q:
     if scope == Scope.SUBTREE:
         return Q(**{f"{p}path__startswith": org.path})
     if scope == Scope.REGION:
-        return Q(**{f"{p}region_id": org.region_id})
+        # A model may carry its owner's region itself (``region_field``): no join, and its indexes apply.
+        return Q(**{f"{getattr(model, 'region_field', p + 'region')}_id": org.region_id})
     if scope == Scope.ASSIGNED:
         q = Q(pk__in=[])
         for dept_path in user.assigned_department_paths:

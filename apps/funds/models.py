@@ -102,6 +102,7 @@ class SpecialFund(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ScopedQuerySet.as_manager()
+    region_field = "region"  # always the owner's region (kept equal by the services)
 
     class Meta:
         verbose_name = verbose_name_plural = "专项资金"

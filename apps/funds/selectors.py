@@ -1,19 +1,28 @@
 """Reads of special funds shared by the list page, the API and exports."""
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery
+from django.db.models import BooleanField, Exists, OuterRef, Prefetch, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from apps.targets.models import PerformanceTarget, TargetStatus
 
 from .models import SPECIAL_AREAS, PolicyTag, SpecialFund, TransferAllocation
 
 
+def _approved_targets():
+    return PerformanceTarget.objects.filter(fund=OuterRef("pk"), status=TargetStatus.APPROVED)
+
+
 def with_target_state(funds):
-    """Annotate each fund with its latest target's status and whether any version is approved."""
+    """Annotate each fund with its latest target's status and whether any version is approved.
+
+    ``has_approved_target`` is a scalar subquery (evaluated for the page's rows only); an EXISTS in
+    the SELECT list makes PostgreSQL hash every approved target of the table on each page."""
     latest = PerformanceTarget.objects.filter(fund=OuterRef("pk")).order_by("-version")
+    approved_flag = _approved_targets().order_by().values(flag=Value(True, output_field=BooleanField()))[:1]
     return funds.annotate(
         target_status=Subquery(latest.values("status")[:1]),
         target_id=Subquery(latest.values("pk")[:1]),
-        has_approved_target=Exists(PerformanceTarget.objects.filter(fund=OuterRef("pk"), status=TargetStatus.APPROVED)),
+        has_approved_target=Coalesce(Subquery(approved_flag), Value(False), output_field=BooleanField()),
     )
 
 
@@ -45,8 +54,10 @@ def fund_list(
         funds = funds.filter(policy_tags=policy_tag)
     if special_area in dict(SPECIAL_AREAS):
         funds = funds.filter(**{special_area: True})
-    if has_approved_target in ("yes", "no"):
-        funds = funds.filter(has_approved_target=has_approved_target == "yes")
+    if has_approved_target == "yes":
+        funds = funds.filter(Exists(_approved_targets()))
+    elif has_approved_target == "no":
+        funds = funds.filter(~Exists(_approved_targets()))
     if q:
         funds = funds.filter(Q(name__icontains=q) | Q(code__icontains=q))
     return funds.order_by("code", "pk")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import operator
 from datetime import timedelta
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -39,16 +41,19 @@ def target_detail(user, pk: int) -> PerformanceTarget:
 def review_queue(
     *, user, fiscal_year=None, department=None, status: str = "", waiting_days: int | None = None, q: str = ""
 ) -> QuerySet:
-    """Targets waiting for this user's decision, oldest first."""
-    condition = Q(pk__in=[])
-    for stage, action in REVIEW_STAGES.items():
-        if permissions.has_action(user, action) and status in ("", stage):
-            ids = PerformanceTarget.objects.restrict(user, action).filter(status=stage).values("pk")
-            condition |= Q(pk__in=ids)
-    targets = (
-        target_queryset(user)
-        .filter(condition)
-        .prefetch_related(Prefetch("indicators", queryset=TargetIndicator.objects.order_by("sort_order", "id")))
+    """Targets waiting for this user's decision, oldest first.
+
+    Each stage is its own restricted queryset, OR-ed together, so the (fiscal_year, status) index
+    applies (a ``pk IN (subquery)`` per stage scanned every target of the status)."""
+    stages = [
+        PerformanceTarget.objects.restrict(user, action).filter(status=stage)
+        for stage, action in REVIEW_STAGES.items()
+        if permissions.has_action(user, action) and status in ("", stage)
+    ]
+    if not stages:
+        return PerformanceTarget.objects.none()
+    targets = (target_queryset(user) & functools.reduce(operator.or_, stages)).prefetch_related(
+        Prefetch("indicators", queryset=TargetIndicator.objects.order_by("sort_order", "id"))
     )
     if fiscal_year:
         targets = targets.filter(fiscal_year=fiscal_year)

@@ -1,11 +1,13 @@
-"""The organisation and user side of a large deployment, in bulk (for benchmarks).
+"""A large deployment in bulk (for benchmarks): organisations, users, library indicators, funds and targets.
 
 Default: 11 regions × 100 departments × 10 units ≈ 11,000 organisations and ≈ 25,000 users
 (per region a finance bureau with its performance officer; per department a filler and an
 approver; per unit two fillers). Rows are written with ``bulk_create`` in batches; every password
 is the same pre-computed hash, so hashing is done once. Scale rows carry codes starting with
 ``SC`` and are created only once: a second run reports them and changes nothing.
-Later issues extend this command with funds, targets and reports.
+Then ``--indicators`` extra library indicators and ``--funds`` special funds per region and year
+(2025–2027), each with a target of ≈8 indicator rows (apps/targets/scale.py). Later issues extend
+this command with reports.
 """
 
 import time
@@ -14,12 +16,13 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
-from django.db import transaction
+from django.db import connection, transaction
 
 from apps.accounts.models import User
 from apps.accounts.roles import Role
 from apps.indicators.scale import seed_scale_indicators
 from apps.orgs.models import Organization, Region
+from apps.targets.scale import seed_scale_funds
 
 K = Organization.Kind
 BATCH = 2000
@@ -30,6 +33,13 @@ DEPARTMENT_NAMES = [
 ]  # fmt: skip
 
 
+def analyze(*tables: str) -> None:
+    """Fresh planner statistics after a bulk load (PostgreSQL would otherwise guess row counts)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {', '.join(tables)}")
+
+
 class Command(BaseCommand):
     help = "批量生成大规模组织与账号数据（用于性能测试）。"
 
@@ -38,17 +48,26 @@ class Command(BaseCommand):
         parser.add_argument("--units", type=int, default=10, help="每个部门的单位数（默认 10）")
         parser.add_argument("--regions", type=int, default=11, help="使用的区域数（默认 11：市本级 + 10 区市）")
         parser.add_argument("--indicators", type=int, default=10000, help="额外的库指标数（默认 10000，0 表示不生成）")
+        parser.add_argument(
+            "--funds",
+            type=int,
+            default=3000,
+            help="每个区域每年的专项资金数（默认 3000，2025—2027 三年；0 表示不生成）",
+        )
 
-    def handle(self, *args, departments: int, units: int, regions: int, indicators: int, **options):
+    def handle(self, *args, departments: int, units: int, regions: int, indicators: int, funds: int, **options):
         started = time.perf_counter()
         if Organization.objects.filter(code__startswith="SC").exists():
             self.stdout.write("规模机构与账号已存在，未做改动。")
         else:
             with transaction.atomic():
                 orgs, users = self.seed(list(Region.objects.all()[:regions]), departments, units)
+            analyze("orgs_organization", "accounts_user", "accounts_user_groups")
             self.stdout.write(f"已生成 {orgs} 个机构、{users} 个账号。")
         if indicators:
             seed_scale_indicators(indicators)
+        if funds:
+            seed_scale_funds(funds_per_region=funds, stdout=self.stdout)
         elapsed = time.perf_counter() - started
         self.stdout.write(self.style.SUCCESS(f"规模数据就绪，用时 {elapsed:.1f} 秒。"))
 
