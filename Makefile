@@ -43,8 +43,12 @@ demo: migrate
 scale: migrate
 	$(BIN)/python manage.py seed_scale
 
+# Benchmarks print figures; run them against PostgreSQL (DATABASE_URL), they seed the scale data once.
 bench: $(STAMP)
 	$(BIN)/python bench/bench_foundation.py
+	$(BIN)/python bench/bench_indicators.py
+	$(BIN)/python bench/bench_targets.py
+	$(BIN)/python bench/bench_targets_excel.py
 
 # Background work without Docker (needs REDIS_URL): one terminal each.
 worker: $(STAMP)
