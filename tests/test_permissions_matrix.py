@@ -113,3 +113,63 @@ def test_region_readers_see_exactly_their_region(world, persona):
     user = getattr(world, persona)
     regions = set(Organization.objects.restrict(user, "org.view").values_list("region_id", flat=True))
     assert regions == {user.organization.region_id}
+
+
+# --- Special funds and targets (issue 3): the same three answers on the real models -----------
+
+CITY_FINANCE_READERS = {"perf_admin", "sector_kjw", "npc_liaison", "auditor"}
+FUND_MATRIX = {
+    # action → persona → owners (funds owned by these organisations) the persona may act on
+    "fund.view": {p: set() for p in PERSONAS}
+    | {p: {"edu", "edu_unit", "sci", "health"} for p in CITY_FINANCE_READERS}
+    | {"edu_filler": {"edu", "edu_unit"}, "edu_approver": {"edu", "edu_unit"}, "edu_unit_filler": {"edu_unit"},
+       "health_filler": {"health"}, "shinan_finance": {"shinan_edu_unit"}, "shinan_edu_filler": {"shinan_edu_unit"}},
+    "fund.submit": {p: set() for p in PERSONAS} | {"edu_approver": {"edu", "edu_unit"}},
+    "fund.arrange": {p: set() for p in PERSONAS}
+    | {"perf_admin": {"edu", "edu_unit", "sci", "health"}, "shinan_finance": {"shinan_edu_unit"}},
+    "target.edit": {p: set() for p in PERSONAS}
+    | {"edu_filler": {"edu", "edu_unit"}, "edu_approver": {"edu", "edu_unit"}, "edu_unit_filler": {"edu_unit"},
+       "health_filler": {"health"}, "shinan_edu_filler": {"shinan_edu_unit"}},
+    "target.sector_review": {p: set() for p in PERSONAS}
+    | {"sector_kjw": {"edu", "edu_unit", "sci"}, "shinan_finance": {"shinan_edu_unit"}},
+    "target.approve": {p: set() for p in PERSONAS}
+    | {"perf_admin": {"edu", "edu_unit", "sci", "health"}, "shinan_finance": {"shinan_edu_unit"}},
+}  # fmt: skip
+
+
+@pytest.fixture
+def funds(world):
+    from decimal import Decimal
+
+    from apps.funds.models import SpecialFund
+    from apps.orgs.models import FiscalYear
+
+    year = FiscalYear.objects.get_or_create(year=2026)[0]
+    made = {}
+    for owner in OWNERS:
+        org = getattr(world, owner)
+        made[owner] = SpecialFund.objects.create(
+            fiscal_year=year, region=org.region, code=f"M-{owner}", name=f"{owner} 资金", organization=org,
+            department=org.department, fiscal_amount=Decimal("1"), period_start=2026, period_end=2026,
+        )  # fmt: skip
+    return made
+
+
+@pytest.mark.parametrize("action", sorted(FUND_MATRIX))
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_fund_actions_follow_the_matrix(world, funds, persona, action):
+    from apps.funds.models import SpecialFund
+
+    user = getattr(world, persona)
+    expected = FUND_MATRIX[action][persona]
+    visible = set(SpecialFund.objects.restrict(user, action).values_list("code", flat=True))
+    assert visible == {f"M-{owner}" for owner in expected}
+    for owner, fund in funds.items():
+        assert permissions.can(user, action, fund) is (owner in expected), owner
+
+
+@pytest.mark.parametrize("action", sorted(FUND_MATRIX))
+def test_fund_users_who_can_mirrors_can(world, funds, action):
+    for owner, fund in funds.items():
+        expected = {p for p in PERSONAS if owner in FUND_MATRIX[action][p]}
+        assert set(permissions.users_who_can(action, fund).values_list("username", flat=True)) == expected, owner

@@ -38,14 +38,14 @@ def year(db):
 
 
 def make_fund(world, year, *, org=None, actor=None, amount="3000000", code="EDU-2026-001", name="家庭经济困难学生资助",
-              **extra):  # fmt: skip
+              budget_type="general", **extra):  # fmt: skip
     return fund_services.fund_create(
         actor=actor or world.edu_filler,
         fiscal_year=year,
         organization=org or world.edu_unit,
         code=code,
         name=name,
-        budget_type="general",
+        budget_type=budget_type,
         sector="education",
         fiscal_amount=Decimal(amount),
         other_amount=Decimal("0"),
@@ -381,3 +381,25 @@ def test_fund_list_filters_and_constant_queries(world, year, login):
 
     grow_queue()
     assert_constant_queries(lambda: client.get(reverse("targets:review_queue")), grow_queue, 12)
+
+
+def test_social_insurance_fund_needs_no_target_but_other_types_do(world, year):
+    pilot = make_fund(world, year, code="SI-1", budget_type="social_insurance")
+    fund_services.fund_submit(actor=world.edu_approver, fund=pilot)
+    fund_services.fund_arrange(actor=world.perf_admin, fund=pilot)
+    for budget_type in ("general", "government_fund", "state_capital"):
+        fund = make_fund(world, year, code=f"T-{budget_type}", budget_type=budget_type)
+        with pytest.raises(ValidationError, match="尚未报送绩效目标"):
+            fund_services.fund_submit(actor=world.edu_approver, fund=fund)
+
+
+def test_assessment_threshold_is_configurable_per_region(world, year):
+    from apps.funds.models import GateSettings
+
+    GateSettings.objects.create(region=world.city, assessment_threshold=Decimal("1000000"))
+    fund = make_fund(world, year, amount="2000000")
+    target = filed_target(world, fund)
+    services.target_send(actor=world.edu_unit_filler, target=target)
+    services.target_submit(actor=world.edu_approver, target=target)
+    with pytest.raises(ValidationError, match="100.00 万元的事前评估门槛"):
+        fund_services.fund_submit(actor=world.edu_approver, fund=fund)
