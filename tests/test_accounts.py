@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth import password_validation
 from django.contrib.sessions.models import Session
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -248,7 +248,7 @@ def test_sysadmin_cannot_change_own_roles(world):
             actor=world.sysadmin,
             user=world.sysadmin,
             organization=world.info_center,
-            roles=[Role.SECURITY_ADMIN],
+            roles=[],
             real_name="x",
             phone="",
             is_active=True,
@@ -350,3 +350,39 @@ def test_api_token_is_issued_and_works(world, login, client):
     client.logout()
     me = client.get("/api/v1/me/", HTTP_AUTHORIZATION=f"Token {key}")
     assert me.status_code == 200 and me.json()["username"] == "edu_filler"
+
+
+# --- 三员分立: the system administrator cannot reach the two officers who check on it ----------
+
+
+@pytest.mark.parametrize("target_persona", ["security_admin", "audit_admin"])
+def test_sysadmin_cannot_touch_security_or_audit_admin_accounts(world, login, target_persona):
+    target = getattr(world, target_persona)
+    client = login(world.sysadmin)
+    before = target.password
+    reset = client.post(
+        reverse("accounts:user_password_reset", args=[target.pk]),
+        {"new_password1": "Takeover#2026", "new_password2": "Takeover#2026"},
+    )
+    assert reset.status_code == 403
+    deactivate = client.post(reverse("accounts:user_edit", args=[target.pk]), user_form(target, is_active="", roles=[]))
+    assert deactivate.status_code == 403
+    target.refresh_from_db()
+    assert target.password == before and target.is_active
+    with pytest.raises(PermissionDenied, match="三员分立"):
+        services.user_create(
+            actor=world.sysadmin,
+            username="new_auditor",
+            password="Auditor#2026ok",
+            organization=world.info_center,
+            roles=[Role.AUDIT_ADMIN],
+        )
+
+
+def test_provision_admin_command_creates_the_protected_accounts(world, monkeypatch):
+    from django.core.management import call_command
+
+    monkeypatch.setenv("QDPERF_ADMIN_PASSWORD", "Security#2026ok")
+    call_command("provision_admin", "sec2", "--role", "security_admin", "--organization", "T-CZ-XX")
+    user = User.objects.get(username="sec2")
+    assert user.role_codes == {"security_admin"} and user.check_password("Security#2026ok")

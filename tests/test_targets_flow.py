@@ -403,3 +403,49 @@ def test_assessment_threshold_is_configurable_per_region(world, year):
     services.target_submit(actor=world.edu_approver, target=target)
     with pytest.raises(ValidationError, match="100.00 万元的事前评估门槛"):
         fund_services.fund_submit(actor=world.edu_approver, fund=fund)
+
+
+def test_rows_may_link_only_to_library_indicators(world, year):
+    from apps.indicators.models import LibraryIndicator
+
+    target = services.target_start(actor=world.edu_unit_filler, fund=make_fund(world, year))
+    proposal = LibraryIndicator.objects.create(
+        code="P-X", name="卫健委建议的指标", level1="output", level2="quantity", sector="health", comparison="ge",
+        unit="个", status=LibraryIndicator.Status.PROPOSED, organization=world.health,
+    )  # fmt: skip
+    for bad in (proposal.pk, 99999999):
+        rows = [dict(GOOD_ROWS[0], library_indicator_id=bad), *GOOD_ROWS[1:]]
+        with pytest.raises(services.RowsInvalid, match="所选库指标不存在"):
+            services.target_save(actor=world.edu_unit_filler, target=target, long_term_goal="", annual_goal="x",
+                                 rows=rows)  # fmt: skip
+    assert not target.indicators.exists()
+    core = LibraryIndicator.objects.get(name="义务教育巩固率", organization__isnull=True)
+    renamed = [dict(GOOD_ROWS[0], name="随便写的指标", library_indicator_id=core.pk), *GOOD_ROWS[2:]]
+    services.target_save(actor=world.edu_unit_filler, target=target, long_term_goal="", annual_goal="x", rows=renamed)
+    assert (
+        target.indicators.get(name="随便写的指标").library_indicator_id is None
+    )  # a renamed row is not the library one
+    issues = {i.code for i in services.selectors.quality_for([target])[target.pk]}
+    assert "missing_core" in issues  # the link could not stand in for the core indicator
+
+
+def test_fund_is_frozen_once_its_target_went_to_review(world, year):
+    fund = make_fund(world, year)
+    target = filed_target(world, fund)
+    fund_services.fund_update(actor=world.edu_filler, fund=fund, name="草稿阶段可以改名")
+    services.target_send(actor=world.edu_unit_filler, target=target)
+    with pytest.raises(ValidationError, match="绩效目标已报送或已批复"):
+        fund_services.fund_update(actor=world.edu_filler, fund=fund, fiscal_amount=Decimal("90000000"))
+    fund_services.fund_update(actor=world.edu_filler, fund=fund, description="说明可以补充")
+    fund.refresh_from_db()
+    assert fund.fiscal_amount == Decimal("3000000") and fund.description == "说明可以补充"
+
+
+@pytest.mark.parametrize("bad", ["NaN", "Infinity", "-inf"])
+def test_not_a_number_is_refused_not_a_500(world, year, bad):
+    target = services.target_start(actor=world.edu_unit_filler, fund=make_fund(world, year))
+    with pytest.raises(services.RowsInvalid, match="不是数字"):
+        services.target_save(actor=world.edu_unit_filler, target=target, long_term_goal="", annual_goal="x",
+                             rows=[dict(GOOD_ROWS[0], weight=bad)])  # fmt: skip
+    with pytest.raises(ValidationError, match="不属于该绩效目标"):
+        services.target_return(actor=world.perf_admin, target=target, comment="x", indicator_comments={"abc": "y"})

@@ -9,7 +9,7 @@ from apps.core.forms import StyledFormMixin
 from apps.orgs.models import Organization
 
 from .models import SecurityPolicy
-from .roles import Role
+from .roles import PROTECTED_ROLES, Role
 
 
 class LoginForm(AuthenticationForm):
@@ -93,7 +93,10 @@ class UserForm(StyledFormMixin, forms.Form):
     phone = forms.CharField(label="手机号", max_length=11, required=False)
     organization = forms.ModelChoiceField(label="所属机构", queryset=Organization.objects.none())
     roles = forms.MultipleChoiceField(
-        label="角色", choices=Role.choices, required=False, widget=forms.CheckboxSelectMultiple
+        label="角色",
+        choices=[(r.value, r.label) for r in Role if r not in PROTECTED_ROLES],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
     )
     assigned_departments = forms.ModelMultipleChoiceField(
         label="分管部门（仅财政业务处室审核）",

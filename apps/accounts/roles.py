@@ -24,6 +24,10 @@ class Role(models.TextChoices):
 # 等保 三员分立: these roles are held alone, never together with each other or a business role.
 ADMIN_ROLES = frozenset({Role.SYSADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN})
 
+# The system administrator manages accounts but not those of the two officers who check on it:
+# security and audit administrators are provisioned with ``manage.py provision_admin`` (deployment).
+PROTECTED_ROLES = frozenset({Role.SECURITY_ADMIN, Role.AUDIT_ADMIN})
+
 FINANCE_KINDS = frozenset({K.FINANCE, K.FINANCE_DIVISION})
 ROLE_ORG_KINDS: dict[str, frozenset[str]] = {
     Role.FINANCE_PERF: FINANCE_KINDS,

@@ -15,7 +15,7 @@ from apps.core import audit, permissions
 from apps.orgs.models import Organization
 
 from .models import SecurityPolicy, User
-from .roles import ADMIN_ROLES, CITY_ONLY_ROLES, DISTRICT_ONLY_ROLES, ROLE_ORG_KINDS, Role
+from .roles import ADMIN_ROLES, CITY_ONLY_ROLES, DISTRICT_ONLY_ROLES, PROTECTED_ROLES, ROLE_ORG_KINDS, Role
 
 PROFILE_FIELDS = ["real_name", "phone", "organization", "is_active"]
 
@@ -24,6 +24,15 @@ def _require(actor, action: str, obj=None) -> None:
     allowed = permissions.can(actor, action, obj) if obj is not None else permissions.has_action(actor, action)
     if not allowed:
         raise PermissionDenied("您无权执行此操作。")
+
+
+def _not_protected(*role_sets) -> None:
+    """三员分立: the system administrator cannot create, change, reset or unlock the accounts of the
+    security administrator and the security auditor, nor grant their roles."""
+    if any(PROTECTED_ROLES & set(roles) for roles in role_sets):
+        raise PermissionDenied(
+            "安全管理员、安全审计员账号不能由系统管理员维护（三员分立），请由部署管理员使用专用命令配置。"
+        )
 
 
 def validate_roles(*, roles: Iterable[str], organization: Organization | None, departments=()) -> None:
@@ -86,6 +95,7 @@ def user_create(
 ) -> User:
     _require(actor, "user.manage", organization)
     roles, assigned_departments = list(roles), list(assigned_departments)
+    _not_protected(roles)
     if User.objects.filter(username__iexact=username).exists():
         raise ValidationError({"username": f"用户名“{username}”已被使用。"})
     validate_roles(roles=roles, organization=organization, departments=assigned_departments)
@@ -126,6 +136,7 @@ def user_update(
     _require(actor, "user.manage", organization)  # cannot move an account out of one's own region
     roles, assigned_departments = set(roles), list(assigned_departments)
     before_roles = set(user.groups.values_list("name", flat=True))
+    _not_protected(before_roles, roles)
     before_depts = list(user.assigned_departments.values_list("name", flat=True))
     if user.pk == actor.pk and (before_roles != roles or not is_active):
         raise ValidationError({"roles": "不能修改自己的角色或停用自己的账号，请由另一位系统管理员操作。"})
@@ -165,6 +176,7 @@ def user_change_password(*, user: User, old_password: str, new_password: str) ->
 def user_reset_password(*, actor: User, user: User, new_password: str) -> None:
     """The system administrator sets a temporary password for a user of its region."""
     _require(actor, "user.manage", user)
+    _not_protected(user.groups.values_list("name", flat=True))
     _store_password(user, new_password)
     audit.record(audit.Kind.PASSWORD_RESET, actor=actor, obj=user)
 
@@ -175,6 +187,7 @@ def user_unlock(*, actor: User, user: User) -> int:
     from axes.utils import reset
 
     _require(actor, "user.manage", user)
+    _not_protected(user.groups.values_list("name", flat=True))
     cleared = reset(username=user.username)
     audit.record(audit.Kind.UNLOCK, actor=actor, obj=user, comment=f"清除 {cleared} 条失败记录")
     return cleared

@@ -5,7 +5,6 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from apps.accounts.models import User
 from apps.core.api import ScopedViewSetMixin
 from apps.funds.models import SpecialFund
 
@@ -111,7 +110,7 @@ class UpdateInput(serializers.Serializer):
 class AssignExpertsInput(serializers.Serializer):
     experts = serializers.PrimaryKeyRelatedField(
         many=True,
-        queryset=User.objects.filter(is_active=True),
+        queryset=selectors.assignable_experts(),  # anyone else is "does not exist", and named to no one
         allow_empty=False,
         error_messages={"required": "请至少选择一位评审专家。", "empty": "请至少选择一位评审专家。"},
     )

@@ -13,7 +13,7 @@ from .models import PolicyTag, SpecialFund
 
 
 class TransferSerializer(serializers.Serializer):
-    region = serializers.PrimaryKeyRelatedField(queryset=Region.objects.all())
+    region = serializers.PrimaryKeyRelatedField(queryset=Region.objects.filter(level=Region.Level.DISTRICT))
     amount = serializers.DecimalField(max_digits=18, decimal_places=2, min_value=Decimal("0"))
 
 
@@ -22,7 +22,9 @@ class SpecialFundSerializer(serializers.ModelSerializer):
 
     fiscal_year = serializers.PrimaryKeyRelatedField(queryset=FiscalYear.objects.all())
     organization = serializers.PrimaryKeyRelatedField(queryset=Organization.objects.all())
-    policy_tags = serializers.PrimaryKeyRelatedField(queryset=PolicyTag.objects.all(), many=True, required=False)
+    policy_tags = serializers.PrimaryKeyRelatedField(
+        queryset=PolicyTag.objects.filter(is_active=True), many=True, required=False
+    )
     transfers = TransferSerializer(many=True, required=False)
     total_amount = serializers.DecimalField(max_digits=18, decimal_places=2, read_only=True)
     department_name = serializers.CharField(source="department.name", read_only=True)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
+from apps.assessments.models import ExAnteAssessment
 from apps.core import audit, permissions
 from apps.core.workflow import Transition, Workflow
 from apps.orgs.models import FiscalYear, Organization, Region
+from apps.targets.models import EDITABLE_STATUSES, PerformanceTarget
 
 from . import gate
 from .models import SpecialFund
@@ -21,6 +23,13 @@ EDIT_FIELDS = [
     "period_end", "is_investment_fund", "is_ppp", "is_procurement", "is_purchase_of_services", "is_debt",
     "is_transfer", "is_new_major_policy", "description", "previous",
 ]  # fmt: skip
+
+
+# What a fund may no longer change once its target has gone to review (the target describes it).
+FROZEN_AFTER_TARGET = {
+    "organization", "code", "name", "budget_type", "sector", "fiscal_amount", "other_amount", "period_start",
+    "period_end",
+}  # fmt: skip
 
 
 def _guard(blockers):
@@ -101,7 +110,11 @@ def fund_create(
     )
     _validate_code(fund)
     fund.full_clean()
-    fund.save()
+    try:
+        with transaction.atomic():
+            fund.save()
+    except IntegrityError:  # a double click: the first one created it
+        raise ValidationError({"code": f"项目编码“{fund.code}”已被使用，请刷新页面后查看。"}) from None
     changes = audit.diff({}, audit.snapshot(fund, EDIT_FIELDS))
     changes.update(_set_relations(fund, list(policy_tags), list(transfers)))
     audit.record(audit.Kind.CREATE, actor=actor, obj=fund, changes=changes)
@@ -123,6 +136,11 @@ def fund_update(*, actor, fund: SpecialFund, policy_tags=None, transfers=None, *
         raise PermissionDenied("您无权修改该专项资金。")
     if fund.request_status not in (RS.DRAFT, RS.NOT_ARRANGED):
         raise ValidationError(f"专项资金已{fund.get_request_status_display()}，不能再修改。")
+    changed = {k for k, v in fields.items() if k in FROZEN_AFTER_TARGET and getattr(fund, k) != v}
+    if changed and PerformanceTarget.objects.filter(fund=fund).exclude(status__in=EDITABLE_STATUSES).exists():
+        raise ValidationError(
+            "绩效目标已报送或已批复，不能再修改项目名称、金额、实施单位等内容；如需变更，请先“调整”绩效目标。"
+        )
     before = audit.snapshot(fund, EDIT_FIELDS)
     for name, value in fields.items():
         if name in EDIT_FIELDS:
@@ -130,6 +148,11 @@ def fund_update(*, actor, fund: SpecialFund, policy_tags=None, transfers=None, *
     if "organization" in fields:
         _check_owner(actor, fund.organization)
         fund.region, fund.department = fund.organization.region, fund.organization.department
+        # The target and open assessments follow the fund to its new responsible unit.
+        PerformanceTarget.objects.filter(fund=fund).update(organization=fund.organization)
+        ExAnteAssessment.objects.filter(fund=fund).exclude(status=ExAnteAssessment.Status.COMPLETED).update(
+            organization=fund.organization
+        )
     _validate_code(fund)
     fund.full_clean()
     fund.save()

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from apps.core import audit, permissions
 
@@ -126,6 +126,16 @@ def _fields_of(fields: dict, allowed: list[str]) -> dict:
     return _clean_text(fields)
 
 
+def _save_new_code(indicator: LibraryIndicator, update_fields=None) -> None:
+    """Two people adding to the same category at once may both compute the same next code; the
+    database's unique index refuses the second, which gets a message instead of an error page."""
+    try:
+        with transaction.atomic():
+            indicator.save(update_fields=update_fields)
+    except IntegrityError:
+        raise ValidationError({"code": f"指标编码“{indicator.code}”刚被他人使用，请重新提交。"}) from None
+
+
 @transaction.atomic
 def indicator_create(*, actor, code: str = "", **fields) -> LibraryIndicator:
     """Add an indicator to the library (在用). ``code`` empty: the next code of its category."""
@@ -139,7 +149,7 @@ def indicator_create(*, actor, code: str = "", **fields) -> LibraryIndicator:
         raise ValidationError({"code": f"指标编码“{indicator.code}”已被使用，请换一个编码或留空自动生成。"})
     indicator.full_clean()
     _check_not_duplicate(indicator)
-    indicator.save()
+    _save_new_code(indicator)
     audit.record(
         audit.Kind.CREATE,
         actor=actor,

@@ -415,9 +415,9 @@ def list_export(*, actor, year: int, status: str = "", q: str = "", chunk_size: 
     count = 0
     for values in list_rows(actor, year=year, status=status, q=q).iterator(chunk_size=chunk_size):
         row = _list_row(values)
-        for i in (1, 2, 8, 10, 11):  # free text: never a formula
-            if isinstance(row[i], str) and row[i].startswith("="):
-                cell = WriteOnlyCell(ws, value=row[i])
+        for i, value in enumerate(row):  # text typed by people (even a fund code) is never a formula
+            if isinstance(value, str) and value.startswith(("=", "+", "-", "@")):
+                cell = WriteOnlyCell(ws, value=value)
                 cell.data_type = "s"
                 row[i] = cell
         ws.append(row)

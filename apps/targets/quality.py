@@ -68,8 +68,8 @@ def check(
     if duplicates:
         issues.append(Issue("duplicate_rows", f"指标重复：{'、'.join(duplicates)}。"))
     if kind == "fund":
-        have_library = {row.library_indicator_id for row in rows if row.library_indicator_id}
-        missing_core = [name for pk, name in core_indicators if pk not in have_library and name not in names]
+        # A core indicator counts when a row carries it by name (a library link alone could be forged).
+        missing_core = [name for _pk, name in core_indicators if name not in names]
         if missing_core:
             issues.append(Issue("missing_core", f"缺少本行业核心约束指标：{'、'.join(missing_core)}。"))
     if last_year is not None:

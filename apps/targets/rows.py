@@ -62,12 +62,15 @@ def _choice(value: str, choices, labels: dict[str, str]) -> str | None:
     return None
 
 
-def _decimal(text) -> Decimal | None:
+def parse_decimal(text) -> Decimal | None:
     if text is None or (isinstance(text, str) and not text.strip()):
         return None
     if isinstance(text, bool):
         raise InvalidOperation
-    return Decimal(str(text).strip().replace(",", ""))
+    number = Decimal(str(text).strip().replace(",", ""))
+    if not number.is_finite():  # "NaN", "Infinity" parse as Decimals but are not numbers anyone typed
+        raise InvalidOperation
+    return number
 
 
 def clean_row(raw: dict, position: int) -> tuple[CleanRow | None, list[RowError]]:
@@ -94,15 +97,19 @@ def clean_row(raw: dict, position: int) -> tuple[CleanRow | None, list[RowError]
     if comparison is None:
         err("comparison", "比较方式只能是 ≥、≤、= 或 定性。")
     unit = (raw.get("unit") or "").strip()
+    if len(unit) > 30:
+        err("unit", "计量单位不能超过 30 个字。")
     value_text = raw.get("value", "")
     target_value, target_text = None, ""
     if comparison == Comparison.QUALITATIVE:
         target_text = str(value_text or "").strip()
         if not target_text:
             err("value", "定性指标须写明达成标准（如“达到国家二级标准”）。")
+        elif len(target_text) > 200:
+            err("value", "定性指标值不能超过 200 个字。")
     elif comparison is not None:
         try:
-            target_value = _decimal(value_text)
+            target_value = parse_decimal(value_text)
         except (InvalidOperation, ValueError):
             err("value", f"“{value_text}”不是数字。")
         else:
@@ -115,7 +122,7 @@ def clean_row(raw: dict, position: int) -> tuple[CleanRow | None, list[RowError]
         if not unit:
             err("unit", "定量指标须填写计量单位。")
     try:
-        weight = _decimal(raw.get("weight", "")) or Decimal("0")
+        weight = parse_decimal(raw.get("weight", "")) or Decimal("0")
     except (InvalidOperation, ValueError):
         err("weight", f"“{raw.get('weight')}”不是数字。")
         weight = Decimal("0")

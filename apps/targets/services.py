@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -16,7 +17,7 @@ from apps.orgs.models import FiscalYear, Organization
 from . import quality, selectors
 from .models import EDITABLE_STATUSES, DepartmentTask, PerformanceTarget, TargetIndicator
 from .models import TargetStatus as S
-from .rows import CleanRow, RowError, clean_rows
+from .rows import CleanRow, RowError, clean_rows, parse_decimal
 
 HEADER_FIELDS = ["long_term_goal", "annual_goal"]
 ROW_FIELDS = ["level1", "level2", "name", "comparison", "target_value", "target_text", "unit", "weight"]
@@ -124,6 +125,7 @@ def department_target_start(*, actor, department: Organization, fiscal_year: Fis
         raise ValidationError("部门整体绩效目标只能由预算部门填报。")
     if not permissions.can(actor, "target.edit", department):
         raise PermissionDenied("您无权为该部门填报部门整体绩效目标。")
+    Organization.objects.select_for_update().get(pk=department.pk)  # two clicks: the second waits, then sees it
     if PerformanceTarget.objects.filter(
         kind=PerformanceTarget.Kind.DEPARTMENT, organization=department, fiscal_year=fiscal_year
     ).exists():
@@ -179,6 +181,7 @@ def target_save(
     unknown = [r.id for r in rows if r.id and r.id not in existing]
     if unknown:
         raise ValidationError("指标行已被他人修改或删除，请刷新页面后重新编辑。")
+    _check_library_links(rows, existing)
     before = audit.snapshot(target, HEADER_FIELDS)
     before_rows = _summary(existing.values())
     target.long_term_goal, target.annual_goal = long_term_goal.strip(), annual_goal.strip()
@@ -214,22 +217,58 @@ def target_save(
     return target
 
 
-def _save_tasks(target: PerformanceTarget, tasks: list[dict]) -> None:
-    from decimal import Decimal, InvalidOperation
+def _check_library_links(rows: list[CleanRow], existing: dict[int, TargetIndicator]) -> None:
+    """A row may link only to an indicator of the shared library (not a department's proposal, not
+    a made-up id); a retired one only if the row already had it. A row renamed or moved to another
+    category is no longer that library indicator, so its link is dropped."""
+    from apps.indicators.models import LibraryIndicator
 
+    wanted = {r.library_indicator_id for r in rows if r.library_indicator_id}
+    library = {
+        ind.pk: ind
+        for ind in LibraryIndicator.objects.filter(
+            pk__in=wanted,
+            organization__isnull=True,
+            status__in=[LibraryIndicator.Status.ACTIVE, LibraryIndicator.Status.RETIRED],
+        )
+    }
+    already = {r.library_indicator_id for r in existing.values() if r.library_indicator_id}
+    errors = []
+    for position, row in enumerate(rows, start=1):
+        if not row.library_indicator_id:
+            continue
+        indicator = library.get(row.library_indicator_id)
+        retired_new = (
+            indicator is not None
+            and indicator.status != LibraryIndicator.Status.ACTIVE
+            and (row.library_indicator_id not in already)
+        )
+        if indicator is None or retired_new:
+            errors.append(RowError(position, "name", "所选库指标不存在、已停用或尚未纳入指标库，请从指标库重新选择。"))
+        elif row.name != indicator.name or row.level2 != indicator.level2:
+            row.library_indicator_id = None
+    if errors:
+        raise RowsInvalid(errors)
+
+
+def _save_tasks(target: PerformanceTarget, tasks: list[dict]) -> None:
     clean, errors = [], []
     for i, task in enumerate(tasks, start=1):
         name = (task.get("name") or "").strip()
         try:
-            amount = Decimal(str(task.get("amount") or "0").replace(",", ""))
-        except InvalidOperation:
+            amount = parse_decimal(task.get("amount")) or Decimal("0")
+        except (InvalidOperation, ValueError):
             errors.append(f"第 {i} 项任务“金额”：“{task.get('amount')}”不是数字。")
             continue
         if not name:
             errors.append(f"第 {i} 项任务：请填写任务名称。")
+        elif len(name) > 200:
+            errors.append(f"第 {i} 项任务：任务名称不能超过 200 个字。")
         if amount < 0:
             errors.append(f"第 {i} 项任务“金额”：不能为负数。")
-        clean.append(DepartmentTask(target=target, sort_order=i, name=name, amount=amount,
+        elif amount >= Decimal("1e16"):
+            errors.append(f"第 {i} 项任务“金额”：金额过大。")
+        clean.append(DepartmentTask(target=target, sort_order=i, name=name, amount=amount.quantize(Decimal("0.01")),
                                     description=task.get("description", "")))  # fmt: skip
     if errors:
         raise ValidationError(errors)
@@ -298,11 +337,16 @@ def target_return(
     *, actor, target: PerformanceTarget, comment: str, indicator_comments: dict[int, str] | None = None
 ) -> PerformanceTarget:
     """退回 at whichever review step the target is, with an overall comment and per-row comments."""
+    try:
+        indicator_comments = {
+            int(k): (v or "").strip() for k, v in (indicator_comments or {}).items() if (v or "").strip()
+        }
+    except (TypeError, ValueError):
+        raise ValidationError("意见所对应的指标行不属于该绩效目标。") from None
     current = PerformanceTarget.objects.get(pk=target.pk).status
     name = RETURN_BY_STATUS.get(current)
     if name is None:
         raise ValidationError(f"绩效目标当前状态为“{S(current).label}”，不能退回。")
-    indicator_comments = {int(k): (v or "").strip() for k, v in (indicator_comments or {}).items() if (v or "").strip()}
     target = TARGET_FLOW.apply(
         target, name=name, actor=actor, comment=comment, fields=_stamp({"return_comment": comment.strip()})
     )

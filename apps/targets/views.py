@@ -261,7 +261,7 @@ class LibraryPickerView(ActionRequiredMixin, TemplateView):
             )
         last_year = {}
         target_pk = self.request.GET.get("target")
-        if target_pk and target_pk.isdigit():
+        if target_pk and target_pk.isdecimal():
             target = selectors.target_queryset(self.request.user).filter(pk=target_pk).first()
             last_year = selectors.last_year_values(target) if target else {}
         return super().get_context_data(results=list(results[:20]), q=q, last_year=last_year, **kwargs)
@@ -280,7 +280,7 @@ class TargetTransitionView(TargetMixin, View):
                 comments = {
                     key.removeprefix("indicator-comment-"): value
                     for key, value in request.POST.items()
-                    if key.startswith("indicator-comment-") and key.removeprefix("indicator-comment-").isdigit()
+                    if key.startswith("indicator-comment-") and key.removeprefix("indicator-comment-").isdecimal()
                 }
                 services.target_return(
                     actor=request.user,
@@ -342,7 +342,7 @@ class BatchApproveView(ActionRequiredMixin, View):
     http_method_names = ["post"]
 
     def post(self, request):
-        ids = [int(i) for i in request.POST.getlist("target") if i.isdigit()]
+        ids = [int(i) for i in request.POST.getlist("target") if i.isdecimal()]
         if not ids:
             messages.error(request, "请先勾选要批复的绩效目标。")
             return redirect("targets:review_queue")
