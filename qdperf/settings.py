@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "apps.indicators",
     "apps.assessments",
     "apps.targets",
+    "apps.monitoring",
 ]
 
 MIDDLEWARE = [

@@ -106,3 +106,17 @@ register(
     ),
     Action("assessment.opine", "专家评审意见", {R.EXPERT: S.OBJECT}),
 )
+
+# --- Dual monitoring (issue 4) --------------------------------------------------------------
+
+register(
+    Action("monitoring.view", "查看监控轮次与监控报告", FUND_READERS),
+    Action("monitoring.manage", "开启/结束监控轮次、导入执行数", FINANCE_DECIDERS),
+    Action("monitoring.fill", "填报监控报告", UNIT_WRITERS),
+    Action("monitoring.submit", "部门审核并报送监控报告", {R.DEPT_APPROVER: S.SUBTREE}),
+    Action(
+        "monitoring.receive",
+        "财政接收/退回监控报告",
+        {R.FINANCE_PERF: S.REGION, R.FINANCE_SECTOR: S.ASSIGNED, R.DISTRICT_FINANCE: S.REGION},
+    ),
+)
