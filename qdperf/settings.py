@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "apps.assessments",
     "apps.targets",
     "apps.monitoring",
+    "apps.attachments",
 ]
 
 MIDDLEWARE = [
@@ -238,4 +239,5 @@ LOGGING = {
 }
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
+ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=20 * 1024 * 1024)
 CSRF_FAILURE_VIEW = "apps.core.views.csrf_failure"

@@ -32,6 +32,8 @@ urlpatterns = [
     path("indicators/", include("apps.indicators.urls")),
     path("assessments/", include("apps.assessments.urls")),
     path("targets/", include("apps.targets.urls")),
+    path("monitoring/", include("apps.monitoring.urls")),
+    path("attachments/", include("apps.attachments.urls")),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

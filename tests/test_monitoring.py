@@ -144,3 +144,85 @@ def test_report_warnings_sorted_by_severity():
         today=date(2026, 8, 16),
     )
     assert [w.kind for w in warnings] == ["behind_schedule", "indicator_impossible", "indicator_at_risk", "overdue"]
+
+
+# --- pages -------------------------------------------------------------------------------------
+
+from django.urls import reverse  # noqa: E402
+
+
+def form_for(report, **first):
+    """A complete POST of the report form: every indicator on track, ``first`` overriding row 1."""
+    data = {"executed_wan": "120", "execution_note": "按计划执行"}
+    for i, row in enumerate(report.progress.select_related("indicator").order_by("indicator__sort_order")):
+        prefix = f"p{row.pk}-"
+        quantitative = row.indicator.comparison != "qualitative"
+        values = {
+            "likelihood": "certain",
+            "progress_value": "1" if quantitative else "",
+            "expected_value": f"{row.indicator.target_value.normalize():f}" if quantitative else "",
+            "progress_text": "" if quantitative else "推进中",
+        }
+        if i == 0:
+            values.update(first)
+        data.update({prefix + k: v for k, v in values.items()})
+    return data
+
+
+def test_monitoring_pages_end_to_end(world, year, approved, login):  # noqa: F811
+    finance = login(world.perf_admin)
+    finance.post(reverse("core:fiscal_year_switch"), {"year": year.pk})
+    opened = finance.post(
+        reverse("monitoring:round_list"), {"data_as_of": "2026-07-31", "due_on": "2026-08-15", "tolerance_points": "15"}
+    )
+    assert opened.status_code == 302
+    report = MonitoringReport.objects.get()
+    unit = login(world.edu_unit_filler)
+    bad = unit.post(reverse("monitoring:report_edit", args=[report.pk]), form_for(report, expected_value="1000",
+                                                                                 likelihood="possible"))  # fmt: skip
+    assert bad.status_code == 400 and "预计难以完成目标，请选择偏差原因" in bad.content.decode()
+    good = form_for(report, expected_value="1000", likelihood="possible", deviation_cause="funding",
+                    corrective_measure="申请追加资金") | {"then": "send"}  # fmt: skip
+    assert unit.post(reverse("monitoring:report_edit", args=[report.pk]), good).status_code == 302
+    report.refresh_from_db()
+    assert report.status == "dept_review" and report.executed_amount == Decimal("1200000.00")
+    login(world.edu_approver).post(reverse("monitoring:report_transition", args=[report.pk, "submit"]))
+    finance = login(world.perf_admin)
+    warnings = finance.get(reverse("monitoring:warning_list")).content.decode()
+    assert "预计难以完成目标值" in warnings and "execution-chart" in warnings
+    finance.post(reverse("monitoring:key_list"), {"fund": [report.fund_id]})
+    from apps.monitoring.models import KeyMonitoring
+
+    key = KeyMonitoring.objects.get()
+    finance.post(reverse("monitoring:key_measure", args=[key.pk]), {"measure": "suspend", "reason": "指标严重滞后"})
+    fund_page = login(world.edu_approver).get(reverse("funds:fund_detail", args=[report.fund_id])).content.decode()
+    assert "暂缓拨款" in fund_page
+
+
+def test_monitoring_pages_are_scoped(world, year, approved, login):  # noqa: F811
+    open_round(world, year)
+    report = MonitoringReport.objects.get()
+    for persona in ("health_filler", "shinan_edu_filler", "shinan_finance"):
+        client = login(getattr(world, persona))
+        assert client.get(reverse("monitoring:report_detail", args=[report.pk])).status_code == 404
+        assert client.post(reverse("monitoring:report_transition", args=[report.pk, "send"])).status_code == 404
+    assert login(world.sysadmin).get(reverse("monitoring:round_list")).status_code == 403
+    assert login(world.edu_filler).get(reverse("monitoring:key_list")).status_code == 403
+    assert (
+        login(world.edu_filler).post(reverse("monitoring:round_list"), {"data_as_of": "2026-07-31"}).status_code == 403
+    )
+    report.refresh_from_db()
+    assert report.status == "draft"
+
+
+def test_adjust_target_measure_opens_a_new_version_for_the_unit(world, year, approved):  # noqa: F811
+    from apps.funds.models import SpecialFund
+    from apps.monitoring.models import KeyMonitoring
+
+    services.key_select(actor=world.perf_admin, funds=SpecialFund.objects.all(), fiscal_year=year)
+    key = KeyMonitoring.objects.get()
+    services.key_measure(actor=world.perf_admin, key=key, measure="adjust_target", reason="目标偏高")
+    new = approved.next_version
+    assert new.status == "draft" and "财政重点监控要求调整目标：目标偏高" in new.adjustment_reason
+    with pytest.raises(PermissionDenied):
+        services.key_measure(actor=world.shinan_finance, key=key, measure="stop", reason="x")

@@ -119,4 +119,5 @@ register(
         "财政接收/退回监控报告",
         {R.FINANCE_PERF: S.REGION, R.FINANCE_SECTOR: S.ASSIGNED, R.DISTRICT_FINANCE: S.REGION},
     ),
+    Action("monitoring.key", "选定重点监控项目并作出处理措施", FINANCE_DECIDERS),
 )

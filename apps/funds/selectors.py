@@ -3,6 +3,7 @@
 from django.db.models import BooleanField, Exists, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
+from apps.monitoring.models import KeyMonitoring
 from apps.targets.models import PerformanceTarget, TargetStatus
 
 from .models import SPECIAL_AREAS, PolicyTag, SpecialFund, TransferAllocation
@@ -19,10 +20,13 @@ def with_target_state(funds):
     the SELECT list makes PostgreSQL hash every approved target of the table on each page."""
     latest = PerformanceTarget.objects.filter(fund=OuterRef("pk")).order_by("-version")
     approved_flag = _approved_targets().order_by().values(flag=Value(True, output_field=BooleanField()))[:1]
+    stopping = KeyMonitoring.objects.filter(fund=OuterRef("pk"), measure__in=KeyMonitoring.PAYMENT_FLAGS)
     return funds.annotate(
         target_status=Subquery(latest.values("status")[:1]),
         target_id=Subquery(latest.values("pk")[:1]),
         has_approved_target=Coalesce(Subquery(approved_flag), Value(False), output_field=BooleanField()),
+        # 暂缓拨款 / 停止拨款 / 收回资金 from key monitoring: a flag wherever the fund appears.
+        payment_flag=Subquery(stopping.order_by("-measured_at").values("measure")[:1]),
     )
 
 

@@ -11,6 +11,7 @@ from django.views.generic import TemplateView
 
 from apps.core import permissions, years
 from apps.core.views_mixins import ActionRequiredMixin, add_service_errors, htmx_template
+from apps.monitoring.models import MonitoringReport
 from apps.orgs.models import FiscalYear
 
 from . import gate, selectors, services
@@ -76,6 +77,9 @@ class FundDetailView(FundMixin, TemplateView):
             arrange_form=ArrangeForm(initial={"amount_wan": fund.total_amount / WAN}),
             decline_form=DeclineForm(),
             tab=self.request.GET.get("tab", "info"),
+            monitoring_reports=MonitoringReport.objects.restrict(user, "monitoring.view")
+            .filter(fund=fund)
+            .select_related("round"),
             **kwargs,
         )
 

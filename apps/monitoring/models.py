@@ -140,3 +140,42 @@ class IndicatorProgress(models.Model):
 
     def __str__(self) -> str:
         return f"{self.indicator.name} 进度"
+
+
+class KeyMonitoring(models.Model):
+    """重点监控: a fund finance picked for in-depth monitoring in a year, and the measure it took."""
+
+    class Measure(models.TextChoices):
+        CONTINUE = "continue", "继续执行"
+        ADJUST_TARGET = "adjust_target", "调整目标"
+        SUSPEND = "suspend", "暂缓拨款"
+        STOP = "stop", "停止拨款"
+        RECOVER = "recover", "收回资金"
+
+    # Measures that stop money flowing: shown as a flag on the fund everywhere it appears.
+    PAYMENT_FLAGS = (Measure.SUSPEND, Measure.STOP, Measure.RECOVER)
+
+    fund = models.ForeignKey(
+        "funds.SpecialFund", verbose_name="专项资金", on_delete=models.PROTECT, related_name="key_monitoring"
+    )
+    fiscal_year = models.ForeignKey("orgs.FiscalYear", verbose_name="预算年度", on_delete=models.PROTECT)
+    selected_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    selected_at = models.DateTimeField("选定时间", auto_now_add=True)
+    measure = models.CharField("处理措施", max_length=20, choices=Measure.choices, blank=True)
+    measure_reason = models.TextField("措施理由", blank=True)
+    measured_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    measured_at = models.DateTimeField("措施时间", null=True, blank=True)
+
+    scope_path = "fund__organization"
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = verbose_name_plural = "重点监控"
+        ordering = ["-fiscal_year", "fund__code"]
+        constraints = [models.UniqueConstraint(fields=["fund", "fiscal_year"], name="key_monitoring_once_per_year")]
+
+    def __str__(self) -> str:
+        return f"{self.fund} 重点监控"

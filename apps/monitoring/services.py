@@ -226,3 +226,85 @@ def report_transition(*, actor, report: MonitoringReport, name: str, comment: st
     if name in ("return", "dept_return"):
         fields["return_comment"] = comment.strip()
     return REPORT_FLOW.apply(report, name=name, actor=actor, comment=comment, fields=fields)
+
+
+# --- key monitoring (重点监控) -------------------------------------------------------------------
+
+KEY_MINIMUM = 10  # at least 10 funds a year at first (domain.md), all of them within 3 years
+
+
+@transaction.atomic
+def key_select(*, actor, funds, fiscal_year: FiscalYear) -> int:
+    """Pick funds for 重点监控 this year (already picked ones are kept). Returns how many were added."""
+    from .models import KeyMonitoring
+
+    funds = list(funds)
+    for fund in funds:
+        if not permissions.can(actor, "monitoring.key", fund):
+            raise PermissionDenied(f"“{fund.name}”不在您的监管范围内。")
+        if fund.fiscal_year_id != fiscal_year.pk:
+            raise ValidationError(f"“{fund.name}”不是{fiscal_year}的专项资金。")
+    have = set(KeyMonitoring.objects.filter(fiscal_year=fiscal_year, fund__in=funds).values_list("fund_id", flat=True))
+    new = [KeyMonitoring(fund=f, fiscal_year=fiscal_year, selected_by=actor) for f in funds if f.pk not in have]
+    KeyMonitoring.objects.bulk_create(new)
+    for item in new:
+        audit.record(audit.Kind.CREATE, actor=actor, obj=item.fund, comment="列入重点监控")
+    return len(new)
+
+
+@transaction.atomic
+def key_measure(*, actor, key, measure: str, reason: str):
+    """Record finance's measure. 调整目标 opens a target adjustment (new draft version) for the unit."""
+    from apps.targets import services as target_services
+
+    from .models import KeyMonitoring
+
+    key = KeyMonitoring.objects.select_for_update().select_related("fund").get(pk=key.pk)
+    if not permissions.can(actor, "monitoring.key", key.fund):
+        raise PermissionDenied("您无权对该项目作出重点监控处理措施。")
+    if measure not in KeyMonitoring.Measure.values:
+        raise ValidationError({"measure": "请选择处理措施。"})
+    if not reason.strip():
+        raise ValidationError({"measure_reason": "请填写处理措施的理由。"})
+    before = audit.snapshot(key, ["measure", "measure_reason"])
+    key.measure, key.measure_reason = measure, reason.strip()
+    key.measured_by, key.measured_at = actor, timezone.now()
+    key.save(update_fields=["measure", "measure_reason", "measured_by", "measured_at"])
+    audit.record(
+        audit.Kind.UPDATE,
+        actor=actor,
+        obj=key.fund,
+        changes=audit.diff(before, audit.snapshot(key, ["measure", "measure_reason"])),
+        comment="重点监控处理措施",
+    )
+    if measure == KeyMonitoring.Measure.ADJUST_TARGET:
+        approved = (
+            PerformanceTarget.objects.filter(fund=key.fund, status=TargetStatus.APPROVED).order_by("-version").first()
+        )
+        if approved is not None and not PerformanceTarget.objects.filter(previous=approved).exists():
+            target_services.open_adjustment(
+                target=approved, reason=f"财政重点监控要求调整目标：{reason.strip()}", actor=actor
+            )
+    return key
+
+
+def key_coverage(*, user, fiscal_year: int) -> dict:
+    """This year's selection and the share of the region's funds key-monitored in the last 3 years
+    (funds are matched across years by code). The goal: every fund within the cycle."""
+    from apps.funds.models import SpecialFund
+
+    from .models import KeyMonitoring
+
+    funds = SpecialFund.objects.restrict(user, "monitoring.key").filter(fiscal_year_id=fiscal_year)
+    codes = set(funds.values_list("code", flat=True))
+    covered = (
+        set(
+            KeyMonitoring.objects.restrict(user, "monitoring.key")
+            .filter(fiscal_year_id__in=[fiscal_year - 2, fiscal_year - 1, fiscal_year])
+            .values_list("fund__code", flat=True)
+        )
+        & codes
+    )
+    selected = KeyMonitoring.objects.restrict(user, "monitoring.key").filter(fiscal_year_id=fiscal_year).count()
+    share = (Decimal(len(covered)) / Decimal(len(codes)) * 100).quantize(Decimal("0.1")) if codes else Decimal("0")
+    return {"selected": selected, "funds": len(codes), "covered": len(covered), "share": share}

@@ -376,6 +376,12 @@ def target_adjust(*, actor, target: PerformanceTarget, reason: str) -> Performan
     target = PerformanceTarget.objects.select_for_update().get(pk=target.pk)
     if not permissions.can(actor, "target.adjust", target):
         raise PermissionDenied("您无权调整该绩效目标。")
+    return open_adjustment(target=target, reason=reason, actor=actor)
+
+
+def open_adjustment(*, target: PerformanceTarget, reason: str, actor) -> PerformanceTarget:
+    """Create version n+1 as a draft for the filing unit. The caller has decided who may do this
+    (the unit itself, or finance through a key-monitoring measure)."""
     if target.status != S.APPROVED:
         raise ValidationError("只有已批复的绩效目标才能调整。")
     if PerformanceTarget.objects.filter(previous=target).exists():

@@ -1,0 +1,146 @@
+"""Reads of 双监控 shared by pages, API and exports; warnings computed from the data, never stored."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, Q, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from . import rules
+from .models import IndicatorProgress, KeyMonitoring, MonitoringReport, MonitoringRound
+
+RS = MonitoringReport.Status
+SUBMITTED = (RS.SUBMITTED, RS.RECEIVED)
+ZERO = Decimal("0")
+
+
+def executed_of(report: MonitoringReport) -> Decimal | None:
+    """The unit's figure, or the treasury's imported one when the unit has not entered it."""
+    return report.executed_amount if report.executed_amount is not None else report.imported_executed_amount
+
+
+def round_list(*, user, fiscal_year):
+    return (
+        MonitoringRound.objects.restrict(user, "monitoring.view")
+        .filter(fiscal_year=fiscal_year)
+        .select_related("organization__region")
+        .annotate(
+            report_count=Count("reports"),
+            submitted_count=Count("reports", filter=Q(reports__status__in=SUBMITTED)),
+        )
+        .order_by("organization__region__sort_order", "data_as_of")
+    )
+
+
+def report_list(*, user, round_=None, fiscal_year=None, status: str = "", department=None, q: str = ""):
+    reports = MonitoringReport.objects.restrict(user, "monitoring.view").select_related(
+        "fund__department", "organization", "round"
+    )
+    if round_ is not None:
+        reports = reports.filter(round=round_)
+    if fiscal_year is not None:
+        reports = reports.filter(round__fiscal_year=fiscal_year)
+    if status == "overdue":
+        reports = reports.exclude(status__in=SUBMITTED).filter(round__due_on__lt=timezone.localdate())
+    elif status:
+        reports = reports.filter(status=status)
+    if department is not None:
+        reports = reports.filter(fund__department=department)
+    if q:
+        reports = reports.filter(Q(fund__name__icontains=q) | Q(fund__code__icontains=q))
+    return reports.order_by("fund__code", "pk")
+
+
+@dataclass
+class ReportWarnings:
+    report: MonitoringReport
+    rate: Decimal | None
+    warnings: list[rules.Warning]
+
+    @property
+    def severity(self) -> int:
+        return max((w.severity for w in self.warnings), default=0)
+
+
+def warnings_for(reports, today=None) -> list[ReportWarnings]:
+    """Warnings of already-loaded reports (with ``round`` selected), in one more query."""
+    reports = list(reports)
+    today = today or timezone.localdate()
+    indicators: dict[int, list] = defaultdict(list)
+    rows = IndicatorProgress.objects.filter(report__in=[r.pk for r in reports]).values_list(
+        "report_id", "indicator__name", "indicator__comparison", "indicator__target_value", "expected_value",
+        "likelihood",
+    )  # fmt: skip
+    for report_id, name, comparison, target, expected, likelihood in rows.iterator(chunk_size=5000):
+        indicators[report_id].append((name, comparison, target, expected, likelihood))
+    result = []
+    for report in reports:
+        rate = rules.execution_rate(executed_of(report), report.budget_amount)
+        warnings = rules.report_warnings(
+            rate=rate,
+            as_of=report.round.data_as_of,
+            year=report.round.fiscal_year_id,
+            tolerance=report.round.tolerance_points,
+            indicators=indicators[report.pk],
+            submitted=report.status in SUBMITTED,
+            due_on=report.round.due_on,
+            today=today,
+        )
+        result.append(ReportWarnings(report, rate, warnings))
+    return result
+
+
+def warning_list(*, user, fiscal_year, department=None, kind: str = "") -> list[ReportWarnings]:
+    """Every report in scope with at least one warning, most severe first."""
+    items = [
+        item
+        for item in warnings_for(report_list(user=user, fiscal_year=fiscal_year, department=department))
+        if item.warnings and (not kind or any(w.kind == kind for w in item.warnings))
+    ]
+    return sorted(
+        items, key=lambda i: (-i.severity, i.rate if i.rate is not None else Decimal("999"), i.report.fund.code)
+    )
+
+
+def department_execution(*, user, round_) -> list[dict]:
+    """Per department: budget, executed and rate, for the chart against the time schedule (1 query)."""
+    money = DecimalField(max_digits=20, decimal_places=2)
+    rows = (
+        MonitoringReport.objects.restrict(user, "monitoring.view")
+        .filter(round=round_)
+        .values("fund__department__name")
+        .annotate(
+            budget=Coalesce(Sum("budget_amount"), ZERO, output_field=money),
+            executed=Coalesce(
+                Sum(Coalesce("executed_amount", "imported_executed_amount", output_field=money)), ZERO,
+                output_field=money,
+            ),
+            funds=Count("pk"),
+        )
+        .order_by("fund__department__name")
+    )  # fmt: skip
+    return [
+        {
+            "department": row["fund__department__name"],
+            "funds": row["funds"],
+            "budget": row["budget"],
+            "executed": row["executed"],
+            "rate": rules.execution_rate(row["executed"], row["budget"]) or ZERO,
+        }
+        for row in rows
+    ]
+
+
+def payment_flags(fund_ids) -> dict[int, str]:
+    """Fund id → the label of a payment-stopping key-monitoring measure (暂缓拨款/停止拨款/收回资金)."""
+    labels = dict(KeyMonitoring.Measure.choices)
+    return {
+        fund_id: labels[measure]
+        for fund_id, measure in KeyMonitoring.objects.filter(
+            fund_id__in=list(fund_ids), measure__in=KeyMonitoring.PAYMENT_FLAGS
+        ).values_list("fund_id", "measure")
+    }
