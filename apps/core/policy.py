@@ -110,7 +110,8 @@ register(
 # --- Dual monitoring (issue 4) --------------------------------------------------------------
 
 register(
-    Action("monitoring.view", "查看监控轮次与监控报告", FUND_READERS),
+    Action("monitoring.round", "查看本区域的监控轮次", BUSINESS_READERS),
+    Action("monitoring.view", "查看监控报告", FUND_READERS),
     Action("monitoring.manage", "开启/结束监控轮次、导入执行数", FINANCE_DECIDERS),
     Action("monitoring.fill", "填报监控报告", UNIT_WRITERS),
     Action("monitoring.submit", "部门审核并报送监控报告", {R.DEPT_APPROVER: S.SUBTREE}),

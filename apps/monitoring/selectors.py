@@ -23,14 +23,21 @@ def executed_of(report: MonitoringReport) -> Decimal | None:
     return report.executed_amount if report.executed_amount is not None else report.imported_executed_amount
 
 
+def _visible_reports(user):
+    return MonitoringReport.objects.restrict(user, "monitoring.view").values("pk")
+
+
 def round_list(*, user, fiscal_year):
+    """Rounds of the user's region; the counts are of the reports the user may see."""
     return (
-        MonitoringRound.objects.restrict(user, "monitoring.view")
+        MonitoringRound.objects.restrict(user, "monitoring.round")
         .filter(fiscal_year=fiscal_year)
         .select_related("organization__region")
         .annotate(
-            report_count=Count("reports"),
-            submitted_count=Count("reports", filter=Q(reports__status__in=SUBMITTED)),
+            report_count=Count("reports", filter=Q(reports__in=_visible_reports(user))),
+            submitted_count=Count(
+                "reports", filter=Q(reports__in=_visible_reports(user), reports__status__in=SUBMITTED)
+            ),
         )
         .order_by("organization__region__sort_order", "data_as_of")
     )

@@ -61,7 +61,7 @@ def round_open(
     )
     if round_.status == MonitoringRound.Status.CLOSED:
         raise ValidationError("该监控轮次已结束，不能再增加监控任务。")
-    made = _create_missing_reports(round_)
+    made = create_missing_reports(round_)
     if created or made:
         audit.record(
             audit.Kind.CREATE if created else audit.Kind.UPDATE,
@@ -72,7 +72,7 @@ def round_open(
     return round_, made
 
 
-def _create_missing_reports(round_: MonitoringRound) -> int:
+def create_missing_reports(round_: MonitoringRound) -> int:
     """One report per fund of the region and year with an approved target (its latest approved
     version), with one progress row per indicator; in bulk, skipping funds that already have one."""
     latest_approved = (

@@ -78,7 +78,7 @@ class RoundDetailView(ActionRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         user = self.request.user
         round_ = get_object_or_404(
-            MonitoringRound.objects.restrict(user, "monitoring.view").select_related("organization"),
+            MonitoringRound.objects.restrict(user, "monitoring.round").select_related("organization"),
             pk=self.kwargs["pk"],
         )
         form = ReportFilterForm(self.request.GET or None, user=user)

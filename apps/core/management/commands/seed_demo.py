@@ -14,6 +14,7 @@ from django.db import transaction
 
 from apps.accounts.models import User
 from apps.accounts.roles import Role
+from apps.monitoring.demo import seed_monitoring
 from apps.orgs.models import FiscalYear, Organization, Region, WorkCalendar, WorkStep
 from apps.targets.demo import seed_targets
 
@@ -129,6 +130,7 @@ class Command(BaseCommand):
         self.calendar()
         self.users()
         self.created += seed_targets(2026)
+        self.created += seed_monitoring(2026)
         return self.created
 
     def org(self, code, name, kind, region, parent=None, short_name="") -> Organization:
