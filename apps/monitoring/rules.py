@@ -82,7 +82,11 @@ def report_warnings(
     if behind_schedule(rate, as_of, year, tolerance):
         schedule = elapsed_share(as_of, year)
         warnings.append(
-            Warning("behind_schedule", 3, f"预算执行率 {rate}% 低于时间进度 {schedule}% 减容差 {tolerance}个百分点。")
+            Warning(
+                "behind_schedule",
+                3,
+                f"预算执行率 {rate}% 低于时间进度 {schedule}% 减容差 {tolerance.normalize():f} 个百分点。",
+            )
         )
     for name, comparison, target, expected, likelihood in indicators:
         if likelihood == "impossible":
