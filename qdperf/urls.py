@@ -22,6 +22,7 @@ api_v1 = [
     path("", include("apps.indicators.api_urls")),
     path("", include("apps.assessments.api_urls")),
     path("", include("apps.targets.api_urls")),
+    path("", include("apps.monitoring.api_urls")),
 ]
 
 urlpatterns = [

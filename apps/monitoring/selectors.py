@@ -6,9 +6,17 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, Q, Sum
+from django.db.models import (
+    Count,
+    DecimalField,
+    F,
+    Q,
+    Sum,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+
+from apps.orgs.models import Organization
 
 from . import rules
 from .models import IndicatorProgress, KeyMonitoring, MonitoringReport, MonitoringRound
@@ -21,6 +29,15 @@ ZERO = Decimal("0")
 def executed_of(report: MonitoringReport) -> Decimal | None:
     """The unit's figure, or the treasury's imported one when the unit has not entered it."""
     return report.executed_amount if report.executed_amount is not None else report.imported_executed_amount
+
+
+def finance_bureau_of(user) -> Organization | None:
+    """The finance bureau the user works in (its own organisation or the bureau above its division)."""
+    org = user.organization
+    if org is None:
+        return None
+    bureau = org if org.kind == Organization.Kind.FINANCE else org.parent
+    return bureau if bureau is not None and bureau.kind == Organization.Kind.FINANCE else None
 
 
 def _visible_reports(user):
@@ -78,7 +95,7 @@ def warnings_for(reports, today=None) -> list[ReportWarnings]:
     reports = list(reports)
     today = today or timezone.localdate()
     indicators: dict[int, list] = defaultdict(list)
-    rows = IndicatorProgress.objects.filter(report__in=[r.pk for r in reports]).values_list(
+    rows = IndicatorProgress.objects.filter(report__in=[r.pk for r in reports]).order_by().values_list(
         "report_id", "indicator__name", "indicator__comparison", "indicator__target_value", "expected_value",
         "likelihood",
     )  # fmt: skip
@@ -101,16 +118,60 @@ def warnings_for(reports, today=None) -> list[ReportWarnings]:
     return result
 
 
-def warning_list(*, user, fiscal_year, department=None, kind: str = "") -> list[ReportWarnings]:
-    """Every report in scope with at least one warning, most severe first."""
-    items = [
-        item
-        for item in warnings_for(report_list(user=user, fiscal_year=fiscal_year, department=department))
-        if item.warnings and (not kind or any(w.kind == kind for w in item.warnings))
-    ]
-    return sorted(
-        items, key=lambda i: (-i.severity, i.rate if i.rate is not None else Decimal("999"), i.report.fund.code)
+def warning_list(*, user, fiscal_year, department=None, kind: str = "") -> list[int]:
+    """Ids of the reports in scope with at least one warning, most severe first.
+
+    Decided over plain values in three queries whatever the number of reports (the per-report
+    EXISTS of a SQL-only version cost half a second at 8,000 reports); the messages are then
+    computed for one page with ``reports_with_warnings``. Same rules as ``rules.report_warnings``."""
+    today = timezone.localdate()
+    reports = report_list(user=user, fiscal_year=fiscal_year, department=department).order_by()
+    rows = list(
+        reports.values_list(
+            "pk", "fund__code", "status", "budget_amount", "executed_amount", "imported_executed_amount", "round_id"
+        )
     )
+    if not rows:
+        return []
+    rounds = {
+        r.pk: (rules.elapsed_share(r.data_as_of, r.fiscal_year_id) - r.tolerance_points, r.due_on)
+        for r in MonitoringRound.objects.filter(pk__in={row[6] for row in rows})
+    }
+    progress = IndicatorProgress.objects.filter(report_id__in=reports.values("pk")).order_by()
+    impossible = set(progress.filter(likelihood="impossible").values_list("report_id", flat=True))
+    misses = (
+        Q(likelihood="possible")
+        | Q(indicator__comparison="ge", expected_value__lt=F("indicator__target_value"))
+        | Q(indicator__comparison="le", expected_value__gt=F("indicator__target_value"))
+        | (
+            Q(indicator__comparison="eq", expected_value__isnull=False)
+            & ~Q(expected_value=F("indicator__target_value"))
+        )
+    )
+    at_risk = set(progress.filter(misses).values_list("report_id", flat=True))
+    ranked = []
+    for pk, code, status, budget, executed, imported, round_id in rows:
+        limit, due_on = rounds[round_id]
+        spent = executed if executed is not None else imported
+        flags = {
+            "behind_schedule": spent is not None and bool(budget) and spent * 100 < budget * limit,
+            "indicator_impossible": pk in impossible,
+            "indicator_at_risk": pk in at_risk and pk not in impossible,
+            "overdue": status not in SUBMITTED and today > due_on,
+        }
+        if kind and not flags.get(kind):
+            continue
+        severity = 3 if flags["behind_schedule"] or flags["indicator_impossible"] else 2 if any(flags.values()) else 0
+        if severity:
+            ranked.append((-severity, code, pk))
+    return [pk for _, _, pk in sorted(ranked)]
+
+
+def reports_with_warnings(report_ids) -> list[ReportWarnings]:
+    """The reports of one page of ``warning_list``, in that order, with their warning messages."""
+    report_ids = list(report_ids)
+    by_id = MonitoringReport.objects.select_related("fund__department", "organization", "round").in_bulk(report_ids)
+    return warnings_for([by_id[pk] for pk in report_ids if pk in by_id])
 
 
 def department_execution(*, user, round_) -> list[dict]:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import excel_urls, views
 
 app_name = "monitoring"
 
@@ -13,4 +13,5 @@ urlpatterns = [
     path("warnings/", views.WarningListView.as_view(), name="warning_list"),
     path("key/", views.KeyMonitoringView.as_view(), name="key_list"),
     path("key/<int:pk>/measure/", views.KeyMeasureView.as_view(), name="key_measure"),
+    *excel_urls.urlpatterns,
 ]

@@ -12,7 +12,7 @@ from django.views.generic import TemplateView
 from apps.core import permissions, years
 from apps.core.views_mixins import ActionRequiredMixin, add_service_errors
 from apps.funds.models import SpecialFund
-from apps.orgs.models import FiscalYear, Organization
+from apps.orgs.models import FiscalYear
 
 from . import rules, selectors, services
 from .forms import KeyMeasureForm, ReportFilterForm, RoundOpenForm
@@ -22,14 +22,6 @@ WAN = Decimal(10000)
 PROGRESS_FIELDS = (
     "progress_value", "expected_value", "progress_text", "likelihood", "deviation_cause", "corrective_measure",
 )  # fmt: skip
-
-
-def _finance_bureau(user) -> Organization | None:
-    org = user.organization
-    if org is None:
-        return None
-    bureau = org if org.kind == Organization.Kind.FINANCE else org.parent
-    return bureau if bureau is not None and bureau.kind == Organization.Kind.FINANCE else None
 
 
 def _year(request) -> FiscalYear | None:
@@ -42,7 +34,7 @@ class RoundListView(ActionRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         user = self.request.user
-        bureau = _finance_bureau(user)
+        bureau = selectors.finance_bureau_of(user)
         may_open = bureau is not None and permissions.can(user, "monitoring.manage", bureau)
         return super().get_context_data(
             rounds=selectors.round_list(user=user, fiscal_year=years.selected_year(self.request)),
@@ -53,7 +45,7 @@ class RoundListView(ActionRequiredMixin, TemplateView):
 
     def post(self, request):
         """Open a round (finance of the region)."""
-        bureau, year = _finance_bureau(request.user), _year(request)
+        bureau, year = selectors.finance_bureau_of(request.user), _year(request)
         if bureau is None or not permissions.can(request.user, "monitoring.manage", bureau):
             raise PermissionDenied("只有区域财政部门可以开启监控轮次。")
         form = RoundOpenForm(request.POST)
@@ -252,9 +244,16 @@ class WarningListView(ActionRequiredMixin, TemplateView):
         user = self.request.user
         year = years.selected_year(self.request)
         kind = self.request.GET.get("kind", "")
-        items = selectors.warning_list(user=user, fiscal_year=year, kind=kind)
-        page = Paginator(items, 50).get_page(self.request.GET.get("page"))
-        round_ = selectors.round_list(user=user, fiscal_year=year).first()
+        page = Paginator(selectors.warning_list(user=user, fiscal_year=year, kind=kind), 50).get_page(
+            self.request.GET.get("page")
+        )
+        page.items = selectors.reports_with_warnings(page.object_list)
+        round_ = (
+            MonitoringRound.objects.restrict(user, "monitoring.round")
+            .filter(fiscal_year_id=year)
+            .order_by("-data_as_of")
+            .first()
+        )
         chart = selectors.department_execution(user=user, round_=round_) if round_ else []
         return super().get_context_data(
             page=page,
@@ -265,7 +264,7 @@ class WarningListView(ActionRequiredMixin, TemplateView):
             chart_rates=[float(row["rate"]) for row in chart],
             chart_height=min(max(160, 32 * len(chart) + 70), 900),
             schedule=float(rules.elapsed_share(round_.data_as_of, round_.fiscal_year_id)) if round_ else 0,
-            flags=selectors.payment_flags(i.report.fund_id for i in page),
+            flags=selectors.payment_flags(i.report.fund_id for i in page.items),
             query=f"kind={kind}" if kind else "",
             **kwargs,
         )
