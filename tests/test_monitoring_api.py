@@ -182,6 +182,6 @@ def test_list_endpoints_constant_queries(world, year, login):  # noqa: F811
     client = login(world.perf_admin)
     assert client.get(REPORTS).json()["count"] == 3
     assert len(client.get("/api/v1/monitoring-warnings/").json()["results"]) == 3
-    for url, expected in ((REPORTS, 11), ("/api/v1/monitoring-warnings/", 14)):
+    for url, expected in ((REPORTS, 11), ("/api/v1/monitoring-warnings/", 13)):
         assert_constant_queries(lambda url=url: client.get(url), grow, expected)
     assert client.get("/api/v1/monitoring-warnings/").json()["count"] == 9

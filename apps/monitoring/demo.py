@@ -14,6 +14,7 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.orgs.models import FiscalYear, Organization
 
+from . import rules
 from .models import IndicatorProgress, KeyMonitoring, MonitoringReport, MonitoringRound
 from .services import create_missing_reports
 
@@ -79,13 +80,16 @@ def seed_monitoring(year: int = 2026) -> int:
                     row.progress_value = (target * Decimal("0.55")).quantize(Decimal("0.01"))
                     short = likelihood != "certain" and indicator.comparison == "ge"
                     row.expected_value = (target * Decimal("0.8")).quantize(Decimal("0.01")) if short else target
+                row.at_risk = rules.at_risk(
+                    indicator.comparison, indicator.target_value, row.expected_value, likelihood
+                )
                 if likelihood != "certain":
                     row.deviation_cause = "funding"
                     row.corrective_measure = "加快资金拨付，调整实施计划。"
             IndicatorProgress.objects.bulk_update(
                 by_report.get(report.pk, []),
                 ["progress_value", "expected_value", "progress_text", "likelihood", "deviation_cause",
-                 "corrective_measure"],
+                 "corrective_measure", "at_risk"],
             )  # fmt: skip
         MonitoringReport.objects.bulk_update(
             reports,

@@ -130,6 +130,8 @@ class IndicatorProgress(models.Model):
     likelihood = models.CharField("能否完成目标", max_length=20, choices=Likelihood.choices, blank=True)
     deviation_cause = models.CharField("偏差原因", max_length=20, choices=Cause.choices, blank=True)
     corrective_measure = models.TextField("纠偏措施", blank=True)
+    # Kept by report_save (rules.at_risk) so the warning list need not join every indicator row.
+    at_risk = models.BooleanField("预计难以完成", default=False, editable=False)
 
     scope_path = "report__organization"
 

@@ -173,6 +173,7 @@ def report_save(
             row.progress_value = _number(data.get("progress_value"), f"{label}“截至目前完成值”", errors)
             row.expected_value = _number(data.get("expected_value"), f"{label}“全年预计完成值”", errors)
         risky = rules.at_risk(indicator.comparison, indicator.target_value, row.expected_value, row.likelihood)
+        row.at_risk = risky
         if risky and not row.deviation_cause:
             errors.append(f"{label}：预计难以完成目标，请选择偏差原因。")
         if risky and not row.corrective_measure:
@@ -184,7 +185,15 @@ def report_save(
     report.save(update_fields=["executed_amount", "execution_note", "updated_by", "updated_at"])
     IndicatorProgress.objects.bulk_update(
         list(rows.values()),
-        ["progress_value", "expected_value", "progress_text", "likelihood", "deviation_cause", "corrective_measure"],
+        [
+            "progress_value",
+            "expected_value",
+            "progress_text",
+            "likelihood",
+            "deviation_cause",
+            "corrective_measure",
+            "at_risk",
+        ],  # fmt: skip
     )
     changes = audit.diff(before, audit.snapshot(report, ["executed_amount", "execution_note"]))
     audit.record(audit.Kind.UPDATE, actor=actor, obj=report, changes=changes, comment="填报监控报告")
