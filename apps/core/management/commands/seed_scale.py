@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from apps.accounts.models import User
 from apps.accounts.roles import Role
 from apps.indicators.scale import seed_scale_indicators
+from apps.monitoring.scale import seed_scale_reports
 from apps.orgs.models import Organization, Region
 from apps.targets.scale import seed_scale_funds
 
@@ -68,6 +69,7 @@ class Command(BaseCommand):
             seed_scale_indicators(indicators)
         if funds:
             seed_scale_funds(funds_per_region=funds, stdout=self.stdout)
+            self.stdout.write(f"监控任务：新建 {seed_scale_reports()} 份监控报告。")
         elapsed = time.perf_counter() - started
         self.stdout.write(self.style.SUCCESS(f"规模数据就绪，用时 {elapsed:.1f} 秒。"))
 
