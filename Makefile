@@ -49,6 +49,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_indicators.py
 	$(BIN)/python bench/bench_targets.py
 	$(BIN)/python bench/bench_targets_excel.py
+	$(BIN)/python bench/bench_monitoring.py
+	$(BIN)/python bench/bench_monitoring_import.py
 
 # Background work without Docker (needs REDIS_URL): one terminal each.
 worker: $(STAMP)

@@ -30,6 +30,8 @@ SHOTS = [
     ("edu_unit_filler", "/targets/?status=returned -> #target-table a", "target-detail-returned"),
     ("edu_unit_filler", "/targets/?status=returned -> #target-table a -> #target-edit", "target-edit"),
     ("edu_approver", "/funds/ -> #funds a", "fund-detail"),
+    ("perf_admin", "/monitoring/warnings/", "monitoring-warnings"),
+    ("perf_admin", "/monitoring/key/", "monitoring-key"),
 ]
 
 

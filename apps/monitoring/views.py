@@ -260,10 +260,10 @@ class WarningListView(ActionRequiredMixin, TemplateView):
             kind=kind,
             round=round_,
             chart=chart,
-            chart_labels=[row["department"] for row in chart],
-            chart_rates=[float(row["rate"]) for row in chart],
-            chart_height=min(max(160, 32 * len(chart) + 70), 900),
-            schedule=float(rules.elapsed_share(round_.data_as_of, round_.fiscal_year_id)) if round_ else 0,
+            schedule=rules.elapsed_share(round_.data_as_of, round_.fiscal_year_id) if round_ else 0,
+            schedule_limit=(rules.elapsed_share(round_.data_as_of, round_.fiscal_year_id) - round_.tolerance_points)
+            if round_
+            else 0,
             flags=selectors.payment_flags(i.report.fund_id for i in page.items),
             query=f"kind={kind}" if kind else "",
             **kwargs,
