@@ -173,3 +173,51 @@ def test_fund_users_who_can_mirrors_can(world, funds, action):
     for owner, fund in funds.items():
         expected = {p for p in PERSONAS if owner in FUND_MATRIX[action][p]}
         assert set(permissions.users_who_can(action, fund).values_list("username", flat=True)) == expected, owner
+
+
+# --- Monitoring (issue 4): reports follow the fund's owner; finance acts in its region ------------
+
+REPORT_MATRIX = {
+    "monitoring.view": FUND_MATRIX["fund.view"],
+    "monitoring.fill": FUND_MATRIX["target.edit"],
+    "monitoring.submit": {p: set() for p in PERSONAS} | {"edu_approver": {"edu", "edu_unit"}},
+    "monitoring.receive": {p: set() for p in PERSONAS}
+    | {"perf_admin": {"edu", "edu_unit", "sci", "health"}, "sector_kjw": {"edu", "edu_unit", "sci"},
+       "shinan_finance": {"shinan_edu_unit"}},
+}  # fmt: skip
+
+
+@pytest.fixture
+def reports(world, funds):
+    from apps.monitoring.models import MonitoringReport, MonitoringRound
+    from apps.targets.models import PerformanceTarget
+
+    made = {}
+    for owner, fund in funds.items():
+        bureau = world.city_finance if fund.region_id == world.city.pk else world.shinan_finance_org
+        round_, _ = MonitoringRound.objects.get_or_create(
+            organization=bureau, fiscal_year=fund.fiscal_year, data_as_of="2026-07-31",
+            defaults={"name": "七月", "due_on": "2026-08-15"},
+        )  # fmt: skip
+        target = PerformanceTarget.objects.create(
+            fund=fund, organization=fund.organization, fiscal_year=fund.fiscal_year, status="approved"
+        )
+        made[owner] = MonitoringReport.objects.create(
+            round=round_, fund=fund, target=target, organization=fund.organization, budget_amount=1
+        )
+    return made
+
+
+@pytest.mark.parametrize("action", sorted(REPORT_MATRIX))
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_monitoring_actions_follow_the_matrix(world, reports, persona, action):
+    from apps.monitoring.models import MonitoringReport
+
+    user = getattr(world, persona)
+    expected = REPORT_MATRIX[action][persona]
+    visible = set(MonitoringReport.objects.restrict(user, action).values_list("fund__code", flat=True))
+    assert visible == {f"M-{owner}" for owner in expected}
+    for owner, report in reports.items():
+        assert permissions.can(user, action, report) is (owner in expected), owner
+        users = set(permissions.users_who_can(action, report).values_list("username", flat=True))
+        assert (persona in users) is (owner in expected), owner
