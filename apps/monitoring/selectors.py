@@ -98,7 +98,7 @@ def warnings_for(reports, today=None) -> list[ReportWarnings]:
         "report_id", "indicator__name", "indicator__comparison", "indicator__target_value", "expected_value",
         "likelihood",
     )  # fmt: skip
-    for report_id, name, comparison, target, expected, likelihood in rows.iterator(chunk_size=5000):
+    for report_id, name, comparison, target, expected, likelihood in rows:
         indicators[report_id].append((name, comparison, target, expected, likelihood))
     result = []
     for report in reports:
@@ -127,14 +127,14 @@ def warning_list(*, user, fiscal_year, department=None, kind: str = "") -> list[
     reports = report_list(user=user, fiscal_year=fiscal_year, department=department).order_by()
     rows = list(
         reports.values_list(
-            "pk", "fund__code", "status", "budget_amount", "executed_amount", "imported_executed_amount", "round_id"
+            "pk", "status", "budget_amount", "executed_amount", "imported_executed_amount", "round_id"
         )
     )
     if not rows:
         return []
     rounds = {
         r.pk: (rules.elapsed_share(r.data_as_of, r.fiscal_year_id) - r.tolerance_points, r.due_on)
-        for r in MonitoringRound.objects.filter(pk__in={row[6] for row in rows})
+        for r in MonitoringRound.objects.filter(pk__in={row[5] for row in rows})
     }
     # The visible ids as a literal list: cheaper for PostgreSQL than re-joining the scope subquery.
     progress = IndicatorProgress.objects.filter(report_id__in=[row[0] for row in rows]).order_by()
@@ -143,7 +143,7 @@ def warning_list(*, user, fiscal_year, department=None, kind: str = "") -> list[
     for report_id, likelihood in flagged.values_list("report_id", "likelihood"):
         (impossible if likelihood == "impossible" else at_risk).add(report_id)
     ranked = []
-    for pk, code, status, budget, executed, imported, round_id in rows:
+    for pk, status, budget, executed, imported, round_id in rows:
         limit, due_on = rounds[round_id]
         spent = executed if executed is not None else imported
         flags = {
@@ -156,8 +156,8 @@ def warning_list(*, user, fiscal_year, department=None, kind: str = "") -> list[
             continue
         severity = 3 if flags["behind_schedule"] or flags["indicator_impossible"] else 2 if any(flags.values()) else 0
         if severity:
-            ranked.append((-severity, code, pk))
-    return [pk for _, _, pk in sorted(ranked)]
+            ranked.append((-severity, pk))
+    return [pk for _, pk in sorted(ranked)]
 
 
 def reports_with_warnings(report_ids) -> list[ReportWarnings]:
