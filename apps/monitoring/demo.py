@@ -86,6 +86,7 @@ def seed_monitoring(year: int = 2026) -> int:
                 if likelihood != "certain":
                     row.deviation_cause = "funding"
                     row.corrective_measure = "加快资金拨付，调整实施计划。"
+            report.indicator_risk = rules.indicator_risk(by_report.get(report.pk, []))
             IndicatorProgress.objects.bulk_update(
                 by_report.get(report.pk, []),
                 ["progress_value", "expected_value", "progress_text", "likelihood", "deviation_cause",
@@ -94,7 +95,7 @@ def seed_monitoring(year: int = 2026) -> int:
         MonitoringReport.objects.bulk_update(
             reports,
             ["status", "status_changed_at", "executed_amount", "execution_note", "imported_executed_amount",
-             "imported_at", "submitted_at", "return_comment"],
+             "imported_at", "submitted_at", "return_comment", "indicator_risk"],
         )  # fmt: skip
         if bureau.region.is_city:
             created += _key_monitoring(reports, fiscal_year)

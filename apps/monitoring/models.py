@@ -79,6 +79,9 @@ class MonitoringReport(models.Model):
     )
     imported_at = models.DateTimeField("执行数导入时间", null=True, blank=True)
     execution_note = models.TextField("执行情况说明", blank=True)
+    # Kept by report_save from the rows: 3 = an indicator 完全不可能, 2 = one at risk, 0 = none. The
+    # warning list then decides everything in one indexed query.
+    indicator_risk = models.PositiveSmallIntegerField("指标风险等级", default=0, editable=False)
     return_comment = models.TextField("退回意见", blank=True)
     status_changed_at = models.DateTimeField("进入当前状态时间", null=True, blank=True)
     submitted_at = models.DateTimeField("报送时间", null=True, blank=True)

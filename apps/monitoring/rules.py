@@ -58,6 +58,14 @@ def at_risk(comparison: str, target_value, expected, likelihood: str) -> bool:
     return misses_target(comparison, target_value, expected) or likelihood in ("possible", "impossible")
 
 
+def indicator_risk(rows) -> int:
+    """3 if any progress row says 完全不可能, 2 if any is at risk, else 0 (rows carry ``at_risk``)."""
+    rows = list(rows)
+    if any(row.likelihood == "impossible" for row in rows):
+        return 3
+    return 2 if any(row.at_risk for row in rows) else 0
+
+
 @dataclass(frozen=True)
 class Warning:
     kind: str  # behind_schedule | indicator_impossible | indicator_at_risk | overdue

@@ -182,7 +182,8 @@ def report_save(
         raise ValidationError(errors)
     before = audit.snapshot(report, ["executed_amount", "execution_note"])
     report.executed_amount, report.execution_note, report.updated_by = executed, execution_note.strip(), actor
-    report.save(update_fields=["executed_amount", "execution_note", "updated_by", "updated_at"])
+    report.indicator_risk = rules.indicator_risk(rows.values())
+    report.save(update_fields=["executed_amount", "execution_note", "indicator_risk", "updated_by", "updated_at"])
     IndicatorProgress.objects.bulk_update(
         list(rows.values()),
         [
