@@ -32,6 +32,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.page import PageMargins
 
 from apps.core import audit, permissions
+from apps.core.excel import FormWriter
 from apps.core.templatetags.qd import cn_date
 from apps.indicators.framework import Comparison, Level1, Level2
 from apps.targets import excel as target_excel
@@ -453,30 +454,11 @@ CAUSE_LABELS = dict(IndicatorProgress.Cause.choices)
 MEASURE_LABELS = dict(KeyMonitoring.Measure.choices)
 
 
-class _Sheet:
-    """Writes a form top-down (``targets.excel._FormWriter`` is private and 7 columns wide)."""
+class _Sheet(FormWriter):
+    """Writes the 监控表 top-down (9 columns)."""
 
     def __init__(self, ws):
-        self.ws, self.row = ws, 1
-        for letter, width in WIDTHS.items():
-            ws.column_dimensions[letter].width = width
-
-    def put(self, ref: str, value, *, font=FONT, align=LEFT, fill=None, number_format=None):
-        if ":" in ref:
-            self.ws.merge_cells(ref)
-        cell = self.ws[ref.split(":")[0]]
-        cell.value = None if value == "" else value
-        if cell.data_type == "f":  # text that only looks like a formula stays text
-            cell.data_type = "s"
-        cell.font, cell.alignment = font, align
-        if fill is not None:
-            cell.fill = fill
-        if number_format:
-            cell.number_format = number_format
-        return cell
-
-    def height(self, row: int, lines: int) -> None:
-        self.ws.row_dimensions[row].height = max(20, lines * 14.5 + 6)
+        super().__init__(ws, WIDTHS)
 
     def pair(self, left: tuple[str, object], right: tuple[str, object] | None = None, *, formats=(None, None)):
         """Label A:B, value C:E, label F:G, value H:I (or one value over C:I)."""

@@ -28,13 +28,24 @@ from django.db.models import Q
 from django.utils import timezone
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.page import PageMargins
 
 from apps.core import audit, permissions
+from apps.core.excel import (  # noqa: F401  (re-exported for the other forms)
+    BOLD,
+    BORDER,
+    CENTER,
+    FONT,
+    LEFT,
+    RIGHT,
+    SHADE,
+    TITLE_FONT,
+    WAN_FORMAT,
+    FormWriter,
+)
 from apps.indicators.framework import Comparison, Level1, Level2
 
 from . import services
@@ -57,16 +68,6 @@ NAME_ANNUAL_GOAL = "QD_ANNUAL_GOAL"
 GOAL_LABELS = {NAME_LONG_TERM_GOAL: "中长期目标", NAME_ANNUAL_GOAL: "年度目标"}
 
 WIDTHS = {"A": 12, "B": 19, "C": 38, "D": 9, "E": 14, "F": 10, "G": 8}
-THIN = Side(style="thin", color="000000")
-BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
-FONT = Font(name="宋体", size=11)
-BOLD = Font(name="宋体", size=11, bold=True)
-TITLE_FONT = Font(name="宋体", size=16, bold=True)
-CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
-LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
-RIGHT = Alignment(horizontal="right", vertical="center")
-SHADE = PatternFill("solid", fgColor="F2F2F2")
-WAN_FORMAT = "#,##0.00"
 
 LEVEL1_LABELS = dict(Level1.choices)
 LEVEL2_LABELS = dict(Level2.choices)
@@ -103,31 +104,11 @@ def safe_filename(text: str) -> str:
 # --- export: one target as the 申报表 ---------------------------------------------------------
 
 
-class _FormWriter:
+class _FormWriter(FormWriter):
     """Writes the 申报表 top-down on one worksheet; ``row`` is the next free row."""
 
     def __init__(self, ws):
-        self.ws = ws
-        self.row = 1
-        for letter, width in WIDTHS.items():
-            ws.column_dimensions[letter].width = width
-
-    def put(self, ref: str, value, *, font=FONT, align=LEFT, fill=None, number_format=None):
-        if ":" in ref:
-            self.ws.merge_cells(ref)
-        cell = self.ws[ref.split(":")[0]]
-        cell.value = None if value == "" else value
-        if cell.data_type == "f":  # text that only looks like a formula stays text
-            cell.data_type = "s"
-        cell.font, cell.alignment = font, align
-        if fill is not None:
-            cell.fill = fill
-        if number_format:
-            cell.number_format = number_format
-        return cell
-
-    def height(self, row: int, lines: int) -> None:
-        self.ws.row_dimensions[row].height = max(20, lines * 14.5 + 6)
+        super().__init__(ws, WIDTHS)
 
     def label_row(self, label: str, value) -> int:
         r = self.row
