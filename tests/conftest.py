@@ -16,7 +16,7 @@ from django.contrib.auth.models import Group
 from django.core.cache import cache
 
 from apps.accounts.roles import Role, ensure_role_groups
-from apps.orgs.models import Region
+from apps.orgs.models import FiscalYear, Region
 from apps.orgs.reference import load_regions
 from tests.factories import OrganizationFactory, UserFactory, region
 
@@ -157,6 +157,20 @@ PERSONAS = [
 @pytest.fixture
 def world(db):
     return build_world()
+
+
+@pytest.fixture
+def year(db):
+    """The 2026 fiscal year (current), which most business tests work in."""
+    return FiscalYear.objects.get_or_create(year=2026, defaults={"is_current": True})[0]
+
+
+@pytest.fixture
+def approved(world, year):
+    """A 教育局 fund whose target went all the way to 批复 (the start of monitoring and evaluation)."""
+    from tests.test_targets_flow import approve_all_the_way, filed_target, make_fund
+
+    return approve_all_the_way(world, filed_target(world, make_fund(world, year)))
 
 
 @pytest.fixture

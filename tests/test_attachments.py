@@ -24,7 +24,6 @@ from apps.attachments import selectors, services
 from apps.attachments.models import Attachment
 from apps.core import audit
 from apps.core.models import AuditEvent
-from apps.orgs.models import FiscalYear
 from apps.targets import services as target_services
 from tests.test_targets_flow import filed_target, make_fund
 
@@ -55,11 +54,6 @@ def media(tmp_path, settings):
     root = tmp_path / "private_media"
     settings.MEDIA_ROOT = root
     return root
-
-
-@pytest.fixture
-def year(db):
-    return FiscalYear.objects.get_or_create(year=2026, defaults={"is_current": True})[0]
 
 
 @pytest.fixture

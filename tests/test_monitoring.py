@@ -8,10 +8,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from apps.monitoring import rules, services
 from apps.monitoring.models import IndicatorProgress, MonitoringReport
-from tests.test_targets_flow import approve_all_the_way, filed_target, make_fund, year  # noqa: F401
+from tests.test_targets_flow import approve_all_the_way, filed_target, make_fund
 
 
-def open_round(world, year, actor=None):  # noqa: F811
+def open_round(world, year, actor=None):
     return services.round_open(
         actor=actor or world.perf_admin,
         organization=world.city_finance,
@@ -21,12 +21,7 @@ def open_round(world, year, actor=None):  # noqa: F811
     )
 
 
-@pytest.fixture
-def approved(world, year):  # noqa: F811
-    return approve_all_the_way(world, filed_target(world, make_fund(world, year)))
-
-
-def test_opening_twice_creates_nothing_new_and_later_approvals_are_added(world, year, approved):  # noqa: F811
+def test_opening_twice_creates_nothing_new_and_later_approvals_are_added(world, year, approved):
     round_, made = open_round(world, year)
     assert made == 1 and round_.name == "2026年绩效运行监控（数据截至7月31日）"
     report = MonitoringReport.objects.get()
@@ -41,7 +36,7 @@ def test_opening_twice_creates_nothing_new_and_later_approvals_are_added(world, 
 
 
 @pytest.mark.parametrize("persona", ["sector_kjw", "edu_approver", "shinan_finance", "sysadmin"])
-def test_only_the_regions_finance_opens_rounds(world, year, persona):  # noqa: F811
+def test_only_the_regions_finance_opens_rounds(world, year, persona):
     with pytest.raises(PermissionDenied):
         open_round(world, year, actor=getattr(world, persona))
     assert not MonitoringReport.objects.exists()
@@ -62,7 +57,7 @@ def fill(world, report, **row_overrides):
     return services.report_save(actor=world.edu_unit_filler, report=report, executed_amount="1200000", progress=rows)
 
 
-def test_cause_and_measure_required_when_the_target_will_be_missed(world, year, approved):  # noqa: F811
+def test_cause_and_measure_required_when_the_target_will_be_missed(world, year, approved):
     open_round(world, year)
     report = MonitoringReport.objects.get()
     with pytest.raises(ValidationError) as exc:
@@ -84,14 +79,14 @@ def test_cause_and_measure_required_when_the_target_will_be_missed(world, year, 
     assert report.status == "received" and report.submitted_at is not None
 
 
-def test_incomplete_report_cannot_leave_the_unit(world, year, approved):  # noqa: F811
+def test_incomplete_report_cannot_leave_the_unit(world, year, approved):
     open_round(world, year)
     report = MonitoringReport.objects.get()
     with pytest.raises(ValidationError, match="尚未填写：已执行金额"):
         services.report_transition(actor=world.edu_unit_filler, report=report, name="send")
 
 
-def test_other_units_cannot_fill(world, year, approved):  # noqa: F811
+def test_other_units_cannot_fill(world, year, approved):
     open_round(world, year)
     report = MonitoringReport.objects.get()
     for persona in ("health_filler", "shinan_edu_filler", "perf_admin"):
@@ -169,7 +164,7 @@ def form_for(report, **first):
     return data
 
 
-def test_monitoring_pages_end_to_end(world, year, approved, login):  # noqa: F811
+def test_monitoring_pages_end_to_end(world, year, approved, login):
     finance = login(world.perf_admin)
     finance.post(reverse("core:fiscal_year_switch"), {"year": year.pk})
     opened = finance.post(
@@ -199,7 +194,7 @@ def test_monitoring_pages_end_to_end(world, year, approved, login):  # noqa: F81
     assert "暂缓拨款" in fund_page
 
 
-def test_monitoring_pages_are_scoped(world, year, approved, login):  # noqa: F811
+def test_monitoring_pages_are_scoped(world, year, approved, login):
     open_round(world, year)
     report = MonitoringReport.objects.get()
     for persona in ("health_filler", "shinan_edu_filler", "shinan_finance"):
@@ -215,7 +210,7 @@ def test_monitoring_pages_are_scoped(world, year, approved, login):  # noqa: F81
     assert report.status == "draft"
 
 
-def test_adjust_target_measure_opens_a_new_version_for_the_unit(world, year, approved):  # noqa: F811
+def test_adjust_target_measure_opens_a_new_version_for_the_unit(world, year, approved):
     from apps.funds.models import SpecialFund
     from apps.monitoring.models import KeyMonitoring
 

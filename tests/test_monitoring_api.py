@@ -6,8 +6,8 @@ import pytest
 
 from apps.monitoring.models import IndicatorProgress, KeyMonitoring, MonitoringReport
 from tests.querycount import assert_constant_queries
-from tests.test_monitoring import approved, open_round  # noqa: F401
-from tests.test_targets_flow import approve_all_the_way, filed_target, make_fund, year  # noqa: F401
+from tests.test_monitoring import open_round
+from tests.test_targets_flow import approve_all_the_way, filed_target, make_fund
 
 REPORTS = "/api/v1/monitoring-reports/"
 
@@ -36,7 +36,7 @@ def progress_body(report, **first):
     return rows
 
 
-def test_monitoring_through_the_api(world, year, approved, login):  # noqa: F811
+def test_monitoring_through_the_api(world, year, approved, login):
     finance = login(world.perf_admin)
     body = {"fiscal_year": year.pk, "data_as_of": "2026-07-31", "due_on": "2026-08-15", "tolerance_points": "15"}
     opened = post(finance, "/api/v1/monitoring-rounds/", body)
@@ -135,7 +135,7 @@ def first_row_id(report) -> int:
 
 
 @pytest.mark.parametrize("persona", ["health_filler", "shinan_edu_filler", "shinan_finance"])
-def test_other_departments_and_districts_get_404(world, year, approved, login, persona):  # noqa: F811
+def test_other_departments_and_districts_get_404(world, year, approved, login, persona):
     round_, _ = open_round(world, year)
     report = MonitoringReport.objects.get()
     client = login(getattr(world, persona))
@@ -159,7 +159,7 @@ def test_other_departments_and_districts_get_404(world, year, approved, login, p
     assert report.status == "draft" and report.executed_amount is None and report.execution_note == ""
 
 
-def test_wrong_role_gets_403(world, year, login):  # noqa: F811
+def test_wrong_role_gets_403(world, year, login):
     client = login(world.sysadmin)
     for url in ("/api/v1/monitoring-rounds/", REPORTS, "/api/v1/monitoring-warnings/", "/api/v1/key-monitoring/"):
         assert client.get(url).status_code == 403, url
@@ -169,7 +169,7 @@ def test_wrong_role_gets_403(world, year, login):  # noqa: F811
     )
 
 
-def test_list_endpoints_constant_queries(world, year, login):  # noqa: F811
+def test_list_endpoints_constant_queries(world, year, login):
     counter = iter(range(100))
 
     def grow():

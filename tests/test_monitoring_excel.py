@@ -18,19 +18,19 @@ from apps.monitoring.models import KeyMonitoring, MonitoringReport
 from apps.targets import services as target_services
 from tests.factories import UserFactory
 from tests.querycount import assert_constant_queries
-from tests.test_monitoring import approved, fill, open_round  # noqa: F401
-from tests.test_targets_flow import GOOD_ROWS, approve_all_the_way, filed_target, make_fund, year  # noqa: F401
+from tests.test_monitoring import fill, open_round
+from tests.test_targets_flow import GOOD_ROWS, approve_all_the_way, filed_target, make_fund
 
 URLS = "tests.monitoring_excel_urls"
 SHEET = "执行数据"
 CODES = ["EDU-2026-001", "EDU-2026-002", "EDU-2026-003"]
 
 
-def approved_fund(world, year, code):  # noqa: F811
+def approved_fund(world, year, code):
     return approve_all_the_way(world, filed_target(world, make_fund(world, year, code=code)))
 
 
-def approved_health_fund(world, year, code):  # noqa: F811
+def approved_health_fund(world, year, code):
     """A fund of 卫生健康委 (another department), approved all the way."""
     approver = UserFactory(username="health_approver", organization=world.health, roles=[Role.DEPT_APPROVER])
     reviewer = UserFactory(username="sector_sb", organization=world.kjw_division, roles=[Role.FINANCE_SECTOR])
@@ -46,7 +46,7 @@ def approved_health_fund(world, year, code):  # noqa: F811
 
 
 @pytest.fixture
-def round_(world, year):  # noqa: F811
+def round_(world, year):
     for code in CODES:
         approved_fund(world, year, code)
     return open_round(world, year)[0]
@@ -126,7 +126,7 @@ def test_header_aliases_and_unit_hint(world, round_, header, before, value, expe
     assert imported(round_)["EDU-2026-002"] == Decimal(expected)
 
 
-def test_blank_lines_are_skipped_and_numeric_codes_are_read_as_typed(world, year):  # noqa: F811
+def test_blank_lines_are_skipped_and_numeric_codes_are_read_as_typed(world, year):
     approved_fund(world, year, "370200101")
     round_ = open_round(world, year)[0]
     count = excel.execution_import(
@@ -344,7 +344,7 @@ def labelled(ws) -> dict[str, object]:
 
 
 @pytest.mark.urls(URLS)
-def test_report_export_has_the_official_layout(world, year, approved, login):  # noqa: F811
+def test_report_export_has_the_official_layout(world, year, approved, login):
     round_ = open_round(world, year)[0]
     report = MonitoringReport.objects.get()
     fill(world, report, expected_value="1000", likelihood="possible", deviation_cause="funding",
@@ -395,7 +395,7 @@ def test_report_export_has_the_official_layout(world, year, approved, login):  #
 
 
 @pytest.mark.urls(URLS)
-def test_report_export_before_anything_is_filled(world, year, approved, login):  # noqa: F811
+def test_report_export_before_anything_is_filled(world, year, approved, login):
     open_round(world, year)
     report = MonitoringReport.objects.get()
     response = login(world.perf_admin).get(reverse("monitoring:report_export_xlsx", args=[report.pk]))
@@ -410,7 +410,7 @@ def test_report_export_before_anything_is_filled(world, year, approved, login): 
 
 
 @pytest.mark.urls(URLS)
-def test_who_may_export_a_report(world, year, approved, login):  # noqa: F811
+def test_who_may_export_a_report(world, year, approved, login):
     open_round(world, year)
     report = MonitoringReport.objects.get()
     url = reverse("monitoring:report_export_xlsx", args=[report.pk])
@@ -438,7 +438,7 @@ def sheets_of(response) -> dict[str, list[list]]:
 
 
 @pytest.mark.urls(URLS)
-def test_summary_export_by_department_with_totals(world, round_, year, login):  # noqa: F811
+def test_summary_export_by_department_with_totals(world, round_, year, login):
     approved_health_fund(world, year, "HEALTH-2026-001")
     open_round(world, year)
     first = MonitoringReport.objects.get(fund__code="EDU-2026-001")
@@ -494,7 +494,7 @@ def test_summary_export_by_department_with_totals(world, round_, year, login):  
 
 
 @pytest.mark.urls(URLS)
-def test_summary_export_scope(world, round_, year, login):  # noqa: F811
+def test_summary_export_scope(world, round_, year, login):
     approved_health_fund(world, year, "HEALTH-2026-001")
     open_round(world, year)
     url = reverse("monitoring:summary_export_xlsx", args=[round_.pk])
@@ -513,7 +513,7 @@ def test_summary_export_scope(world, round_, year, login):  # noqa: F811
 
 
 @pytest.mark.urls(URLS)
-def test_summary_export_runs_a_constant_number_of_queries(world, year, login):  # noqa: F811
+def test_summary_export_runs_a_constant_number_of_queries(world, year, login):
     for code in CODES:
         approved_fund(world, year, code)
     round_ = open_round(world, year)[0]

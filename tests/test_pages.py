@@ -147,11 +147,6 @@ def test_list_pages_run_a_constant_number_of_queries(world, login, persona, url_
 # --- work calendar ---------------------------------------------------------------------------
 
 
-@pytest.fixture
-def year(db):
-    return FiscalYear.objects.create(year=2026, is_current=True)
-
-
 def test_finance_sets_a_due_date_for_its_region(world, login, year):
     client = login(world.perf_admin)
     url = reverse("orgs:calendar_edit", args=["monitoring"])

@@ -38,7 +38,7 @@ def test_production_settings_pass_check_deploy_without_warnings():
 
 
 def test_missing_secret_key_refuses_to_start_with_a_clear_message():
-    env = {k: v for k, v in PROD_ENV.items() if k != "SECRET_KEY"}
+    env = {k: v for k, v in PROD_ENV.items() if k != "SECRET_KEY"} | {"DEBUG": "0"}
     result = run_manage("check", env=env)
     assert result.returncode != 0
     assert "SECRET_KEY 未设置" in result.stderr

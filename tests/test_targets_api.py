@@ -5,14 +5,14 @@ import pytest
 from apps.funds.models import SpecialFund
 from apps.targets.models import PerformanceTarget
 from tests.querycount import assert_constant_queries
-from tests.test_targets_flow import GOOD_ROWS, filed_target, make_fund, year  # noqa: F401
+from tests.test_targets_flow import GOOD_ROWS, filed_target, make_fund
 
 
 def post(client, url, data=None):
     return client.post(url, data or {}, content_type="application/json")
 
 
-def test_fund_and_target_through_the_api(world, year, login):  # noqa: F811
+def test_fund_and_target_through_the_api(world, year, login):
     filler = login(world.edu_filler)
     created = post(filler, "/api/v1/funds/", {
         "fiscal_year": year.pk, "code": "API-1", "name": "校园安全提升", "budget_type": "general",
@@ -54,7 +54,7 @@ def test_fund_and_target_through_the_api(world, year, login):  # noqa: F811
     assert adjusted.status_code == 201 and adjusted.json()["version"] == 2
 
 
-def test_gate_refusal_is_a_400_with_the_reason(world, year, login):  # noqa: F811
+def test_gate_refusal_is_a_400_with_the_reason(world, year, login):
     fund = make_fund(world, year)
     response = post(login(world.edu_approver), f"/api/v1/funds/{fund.pk}/submit/")
     assert response.status_code == 400 and "尚未报送绩效目标" in str(response.json())
@@ -62,7 +62,7 @@ def test_gate_refusal_is_a_400_with_the_reason(world, year, login):  # noqa: F81
 
 
 @pytest.mark.parametrize("persona", ["health_filler", "shinan_edu_filler", "shinan_finance"])
-def test_other_departments_and_districts_get_404(world, year, login, persona):  # noqa: F811
+def test_other_departments_and_districts_get_404(world, year, login, persona):
     target = filed_target(world, make_fund(world, year))
     client = login(getattr(world, persona))
     assert client.get(f"/api/v1/funds/{target.fund_id}/").status_code == 404
@@ -71,13 +71,13 @@ def test_other_departments_and_districts_get_404(world, year, login, persona):  
     assert client.get("/api/v1/targets/").json()["count"] == 0
 
 
-def test_wrong_role_gets_403(world, year, login):  # noqa: F811
+def test_wrong_role_gets_403(world, year, login):
     client = login(world.sysadmin)
     assert client.get("/api/v1/funds/").status_code == 403
     assert client.get("/api/v1/targets/").status_code == 403
 
 
-def test_list_endpoints_constant_queries(world, year, login):  # noqa: F811
+def test_list_endpoints_constant_queries(world, year, login):
     client = login(world.perf_admin)
     counter = iter(range(100))
 

@@ -11,10 +11,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
+import tests.test_targets_flow as flow
 from apps.core.models import AuditEvent
-from apps.funds import services as fund_services
 from apps.indicators.models import LibraryIndicator
-from apps.orgs.models import FiscalYear
 from apps.targets import excel, services
 from apps.targets.models import PerformanceTarget
 from tests.querycount import assert_constant_queries
@@ -39,39 +38,16 @@ FIRST_DATA_ROW = 15  # title, 单位 line, 5 header rows, 3 money rows, 2 goals,
 ANNUAL_GOAL = "C12"
 
 
-@pytest.fixture
-def year(db):
-    return FiscalYear.objects.get_or_create(year=2026, defaults={"is_current": True})[0]
-
-
 def make_fund(world, year, *, code="EDU-2026-001", org=None, actor=None):
-    return fund_services.fund_create(
-        actor=actor or world.edu_filler,
-        fiscal_year=year,
-        organization=org or world.edu_unit,
-        code=code,
-        name="家庭经济困难学生资助",
-        budget_type="general",
-        sector="education",
-        fiscal_amount=Decimal("3000000"),
-        other_amount=Decimal("123456.78"),
-        period_start=2026,
-        period_end=2028,
-    )
+    """The shared test fund, with 其他资金 in cents so the 万元 rounding shows."""
+    return flow.make_fund(world, year, code=code, org=org, actor=actor, other_amount="123456.78")
 
 
 def filed_target(world, fund, rows=ROWS):
-    target = services.target_start(actor=world.edu_unit_filler, fund=fund)
-    return services.target_save(
-        actor=world.edu_unit_filler, target=target, long_term_goal="三年内资助全覆盖", annual_goal="应助尽助", rows=rows
-    )
+    return flow.filed_target(world, fund, rows)
 
 
-def approve_all_the_way(world, target):
-    services.target_send(actor=world.edu_unit_filler, target=target)
-    services.target_submit(actor=world.edu_approver, target=target)
-    services.target_pass(actor=world.sector_kjw, target=target)
-    return services.target_approve(actor=world.perf_admin, target=target)
+approve_all_the_way = flow.approve_all_the_way
 
 
 @pytest.fixture

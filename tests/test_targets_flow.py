@@ -10,7 +10,6 @@ from apps.assessments.models import Conclusion, ExAnteAssessment
 from apps.core.models import AuditEvent
 from apps.funds import services as fund_services
 from apps.funds.models import SpecialFund
-from apps.orgs.models import FiscalYear
 from apps.targets import services
 from apps.targets.models import PerformanceTarget, TargetIndicator
 from apps.targets.models import TargetStatus as S
@@ -32,13 +31,8 @@ GOOD_ROWS = [
 ]  # fmt: skip
 
 
-@pytest.fixture
-def year(db):
-    return FiscalYear.objects.get_or_create(year=2026, defaults={"is_current": True})[0]
-
-
 def make_fund(world, year, *, org=None, actor=None, amount="3000000", code="EDU-2026-001", name="家庭经济困难学生资助",
-              budget_type="general", **extra):  # fmt: skip
+              budget_type="general", other_amount="0", **extra):  # fmt: skip
     return fund_services.fund_create(
         actor=actor or world.edu_filler,
         fiscal_year=year,
@@ -48,7 +42,7 @@ def make_fund(world, year, *, org=None, actor=None, amount="3000000", code="EDU-
         budget_type=budget_type,
         sector="education",
         fiscal_amount=Decimal(amount),
-        other_amount=Decimal("0"),
+        other_amount=Decimal(other_amount),
         period_start=2026,
         period_end=2028,
         **extra,
