@@ -11,9 +11,7 @@ and prints median / p95 milliseconds and the SQL query count per request.
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -26,12 +24,11 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from apps.accounts.models import User  # noqa: E402
 from apps.orgs.models import Organization  # noqa: E402
+from bench.common import measure  # noqa: E402
 
 CASES = [
     ("edu_filler", "/"),
@@ -48,20 +45,6 @@ CASES = [
     ("sysadmin", "/api/v1/users/?page=20"),
     ("audit_admin", "/api/v1/audit-events/"),
 ]
-
-
-def measure(client: Client, url: str, repeat: int) -> tuple[float, float, int]:
-    timings, queries = [], 0
-    client.get(url)  # warm caches
-    for _ in range(repeat):
-        with CaptureQueriesContext(connection) as ctx:
-            start = time.perf_counter()
-            response = client.get(url)
-            timings.append((time.perf_counter() - start) * 1000)
-        assert response.status_code == 200, (url, response.status_code)
-        queries = len(ctx.captured_queries)
-    timings.sort()
-    return statistics.median(timings), timings[int(len(timings) * 0.95) - 1], queries
 
 
 def main() -> None:

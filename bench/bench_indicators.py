@@ -12,9 +12,7 @@ Target: ≤ 100 ms per search on PostgreSQL.
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 from urllib.parse import unquote, urlencode
 
@@ -28,13 +26,12 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from apps.accounts.models import User  # noqa: E402
 from apps.indicators.models import LibraryIndicator  # noqa: E402
 from apps.indicators.scale import seed_scale_indicators  # noqa: E402
+from bench.common import measure  # noqa: E402
 
 SEARCHES = [
     {},
@@ -51,20 +48,6 @@ CASES = [("perf_admin", f"/indicators/?{urlencode(p)}") for p in SEARCHES] + [
     ("perf_admin", f"/api/v1/indicators/?{urlencode(p)}") for p in SEARCHES
 ]
 CASES += [("edu_filler", "/indicators/?" + urlencode({"q": "满意"})), ("perf_admin", "/indicators/proposals/")]
-
-
-def measure(client: Client, url: str, repeat: int) -> tuple[float, float, int]:
-    timings, queries = [], 0
-    client.get(url)  # warm caches
-    for _ in range(repeat):
-        with CaptureQueriesContext(connection) as ctx:
-            start = time.perf_counter()
-            response = client.get(url)
-            timings.append((time.perf_counter() - start) * 1000)
-        assert response.status_code == 200, (url, response.status_code)
-        queries = len(ctx.captured_queries)
-    timings.sort()
-    return statistics.median(timings), timings[max(int(len(timings) * 0.95) - 1, 0)], queries
 
 
 def main() -> None:

@@ -9,7 +9,6 @@ finance bureau and prints seconds and reports created per region.
 """
 
 import os
-import statistics
 import sys
 import time
 from datetime import date
@@ -27,12 +26,12 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from apps.accounts.models import User  # noqa: E402
 from apps.monitoring.models import MonitoringReport  # noqa: E402
 from apps.monitoring.services import round_open  # noqa: E402
 from apps.orgs.models import FiscalYear, Organization  # noqa: E402
+from bench.common import measure  # noqa: E402
 
 
 def main() -> None:
@@ -76,19 +75,6 @@ def fill_some_reports() -> None:
             report.executed_amount = (report.budget_amount * Decimal(20 + (i % 60)) / 100).quantize(Decimal("0.01"))
             batch.append(report)
     MonitoringReport.objects.bulk_update(batch, ["executed_amount"], batch_size=5000)
-
-
-def measure(client: Client, url: str, repeat: int = 20) -> tuple[float, float, int]:
-    client.get(url)
-    timings, queries = [], 0
-    for _ in range(repeat):
-        with CaptureQueriesContext(connection) as ctx:
-            start = time.perf_counter()
-            assert client.get(url).status_code == 200, url
-            timings.append((time.perf_counter() - start) * 1000)
-        queries = len(ctx.captured_queries)
-    timings.sort()
-    return statistics.median(timings), timings[int(len(timings) * 0.95) - 1], queries
 
 
 if __name__ == "__main__":
