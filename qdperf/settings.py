@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "apps.targets",
     "apps.monitoring",
     "apps.attachments",
+    "apps.agencies",
+    "apps.evaluations",
 ]
 
 MIDDLEWARE = [

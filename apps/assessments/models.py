@@ -43,6 +43,14 @@ class ExAnteAssessment(models.Model):
     # Finance's review.
     finance_opinion = models.TextField("财政评审意见", blank=True)
     conclusion = models.CharField("评估结论", max_length=20, choices=Conclusion.choices, blank=True)
+    agency = models.ForeignKey(
+        "agencies.Agency",
+        verbose_name="第三方机构",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assessments",
+    )
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name="评审人",

@@ -122,3 +122,51 @@ register(
     ),
     Action("monitoring.key", "选定重点监控项目并作出处理措施", FINANCE_DECIDERS),
 )
+
+register(Action("job.view", "查看本机构发起的后台任务（进度、下载结果）", {**BUSINESS_READERS, R.EXPERT: S.OWN}))
+
+# --- Evaluations: self-evaluation, key evaluations, agencies and experts (issue 5) ------------
+
+FINANCE_REVIEWERS = {R.FINANCE_PERF: S.REGION, R.FINANCE_SECTOR: S.ASSIGNED, R.DISTRICT_FINANCE: S.REGION}
+
+register(
+    Action("selfeval.round", "查看本区域的自评批次", BUSINESS_READERS),
+    Action("selfeval.manage", "开启/结束自评批次、设置计分规则、导入", FINANCE_DECIDERS),
+    Action("selfeval.view", "查看单位自评", FUND_READERS),
+    Action("selfeval.fill", "填报单位自评", UNIT_WRITERS),
+    Action("selfeval.submit", "部门审核并报送单位自评 / 部门退回", {R.DEPT_APPROVER: S.SUBTREE}),
+    Action("selfeval.review", "财政审核单位自评（确认/退回）", FINANCE_REVIEWERS),
+    Action("selfeval.adjust", "财政抽查调整自评得分（须写明理由）", FINANCE_DECIDERS),
+    Action(
+        "plan.view",
+        "查看重点评价计划",
+        {**BUSINESS_READERS, R.DEPT_FILLER: S.SUBTREE, R.DEPT_APPROVER: S.SUBTREE},
+    ),
+    Action("plan.manage_finance", "编制/下达财政重点评价计划", FINANCE_DECIDERS),
+    Action("plan.manage_department", "编制/下达部门评价计划", {R.DEPT_APPROVER: S.OWN}),
+    Action("evaluation.view", "查看重点评价与部门整体评价", {**FUND_READERS, R.EXPERT: S.OBJECT}),
+    Action(
+        "evaluation.conduct_finance", "开展财政重点评价（评分、问题、报告）", {**FINANCE_DECIDERS, R.EXPERT: S.OBJECT}
+    ),
+    Action("evaluation.conduct_department", "开展部门评价（评分、问题、报告）", {**UNIT_WRITERS, R.EXPERT: S.OBJECT}),
+    Action("evaluation.complete_finance", "审定财政重点评价结果", FINANCE_DECIDERS),
+    Action("evaluation.complete_department", "审定部门评价结果", {R.DEPT_APPROVER: S.SUBTREE}),
+    Action("evaluation.assign", "委托第三方机构、指派专家", FINANCE_DECIDERS),
+    Action(
+        "registry.view",
+        "查看第三方机构与专家库",
+        {
+            R.FINANCE_PERF: S.ALL,
+            R.FINANCE_SECTOR: S.ALL,
+            R.DISTRICT_FINANCE: S.ALL,  # one registry for the whole city; districts use it too
+            R.AUDITOR: S.REGION,
+        },
+    ),
+    Action("registry.manage", "登记/修改/暂停第三方机构与专家、登记利益关联", FINANCE_DECIDERS),
+    Action(
+        "appraisal.view",
+        "查看第三方机构质量考评",
+        {R.FINANCE_PERF: S.ALL, R.FINANCE_SECTOR: S.REGION, R.DISTRICT_FINANCE: S.REGION, R.AUDITOR: S.REGION},
+    ),
+    Action("appraisal.manage", "考评第三方机构工作质量", FINANCE_DECIDERS),
+)
