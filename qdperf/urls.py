@@ -23,6 +23,8 @@ api_v1 = [
     path("", include("apps.assessments.api_urls")),
     path("", include("apps.targets.api_urls")),
     path("", include("apps.monitoring.api_urls")),
+    path("", include("apps.evaluations.api_urls")),
+    path("", include("apps.agencies.api_urls")),
 ]
 
 urlpatterns = [
@@ -34,6 +36,9 @@ urlpatterns = [
     path("assessments/", include("apps.assessments.urls")),
     path("targets/", include("apps.targets.urls")),
     path("monitoring/", include("apps.monitoring.urls")),
+    path("evaluations/", include("apps.evaluations.urls")),
+    path("agencies/", include("apps.agencies.urls")),
+    path("jobs/", include("apps.core.urls_jobs")),
     path("attachments/", include("apps.attachments.urls")),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

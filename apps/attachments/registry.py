@@ -21,18 +21,24 @@ from apps.core import permissions
 class Entry:
     label: str  # "app_label.modelname", as ``Model._meta.label_lower``
     view: str
-    edit: str
+    edit: str | Callable[[Model], str]  # an action, or obj → action when it depends on the record
     editable: Callable[[Model], bool] | None = None
+
+    def edit_action(self, obj: Model) -> str:
+        return self.edit(obj) if callable(self.edit) else self.edit
 
 
 _ENTRIES: dict[str, Entry] = {}
 
 
-def register(label: str, *, view: str, edit: str, editable: Callable[[Model], bool] | None = None) -> Entry:
+def register(
+    label: str, *, view: str, edit: str | Callable[[Model], str], editable: Callable[[Model], bool] | None = None
+) -> Entry:
     """Allow attachments on records of ``label`` (e.g. ``"targets.performancetarget"``)."""
     label = label.lower()
     permissions.get_action(view)  # unknown action codes fail loudly, at start-up
-    permissions.get_action(edit)
+    if not callable(edit):
+        permissions.get_action(edit)
     entry = Entry(label=label, view=view, edit=edit, editable=editable)
     existing = _ENTRIES.get(label)
     if existing is not None and (existing.view, existing.edit) != (view, edit):

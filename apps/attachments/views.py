@@ -92,7 +92,7 @@ def attachment_upload(request, ct: int, object_id: str):
             obj=obj,
             file=form.cleaned_data["file"],
             view_action=entry.view,  # from the registry, never from the request
-            edit_action=entry.edit,
+            edit_action=entry.edit_action(obj),
             description=form.cleaned_data["description"],
         )
     except ValidationError as exc:

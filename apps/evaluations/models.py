@@ -408,6 +408,15 @@ class KeyEvaluation(models.Model):
         return f"{subject} {self.plan.get_kind_display()}"
 
     @property
+    def conduct_action(self) -> str:
+        """The action that lets a user score this evaluation: finance's, or the department's own."""
+        return f"evaluation.conduct_{self.plan.kind}"
+
+    @property
+    def complete_action(self) -> str:
+        return f"evaluation.complete_{self.plan.kind}"
+
+    @property
     def weights(self) -> dict[str, Decimal]:
         return {d: getattr(self, f"weight_{d}") for d in Dimension.values}
 

@@ -29,7 +29,12 @@ def attachment_upload(context, obj):
     """The upload form's data if the current user may attach files to ``obj`` now, else ``None``."""
     entry = registry.entry_for(obj)
     user = _user(context)
-    if entry is None or user is None or not permissions.can(user, entry.edit, obj) or not registry.is_editable(obj):
+    if (
+        entry is None
+        or user is None
+        or not permissions.can(user, entry.edit_action(obj), obj)
+        or not registry.is_editable(obj)
+    ):
         return None
     content_type = ContentType.objects.get_for_model(obj)
     return {

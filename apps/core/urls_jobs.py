@@ -1,0 +1,5 @@
+"""Background job progress and result download."""
+
+app_name = "jobs"
+
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""待办 for self-evaluation."""

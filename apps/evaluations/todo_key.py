@@ -1,0 +1,1 @@
+"""待办 for key evaluations (evaluators, assigned agencies and experts)."""

@@ -1,0 +1,3 @@
+"""Routes of this part of the evaluations app (joined in urls.py)."""
+
+urlpatterns: list = []
