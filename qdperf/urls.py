@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from apps.accounts.api import MeView, TokenObtainView, UserViewSet
 from apps.core.api import AuditEventViewSet
+from apps.core.api_jobs import JobViewSet
 from apps.core.views import healthz
 from apps.orgs.api import OrganizationViewSet, WorkCalendarViewSet
 
@@ -13,6 +14,7 @@ router.register("organizations", OrganizationViewSet, basename="organization")
 router.register("calendar", WorkCalendarViewSet, basename="calendar")
 router.register("users", UserViewSet, basename="user")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
+router.register("jobs", JobViewSet, basename="job")
 
 api_v1 = [
     path("me/", MeView.as_view(), name="me"),

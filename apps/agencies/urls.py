@@ -1,5 +1,50 @@
 """Pages of the agency and expert registry, assignments and appraisals."""
 
+from django.urls import path
+
+from . import views
+
 app_name = "agencies"
 
-urlpatterns: list = []
+urlpatterns = [
+    # agencies
+    path("", views.AgencyListView.as_view(), name="agency_list"),
+    path("new/", views.AgencyCreateView.as_view(), name="agency_create"),
+    path("<int:pk>/", views.AgencyDetailView.as_view(), name="agency_detail"),
+    path("<int:pk>/edit/", views.AgencyEditView.as_view(), name="agency_edit"),
+    path("<int:pk>/ties/", views.AgencyTieAddView.as_view(), name="agency_tie_add"),
+    # POST only: 暂停委托 (with the reason) / 恢复委托
+    path("<int:pk>/suspend/", views.AgencyStatusView.as_view(), {"action": "suspend"}, name="agency_suspend"),
+    path("<int:pk>/reactivate/", views.AgencyStatusView.as_view(), {"action": "reactivate"}, name="agency_reactivate"),
+    # experts
+    path("experts/", views.ExpertListView.as_view(), name="expert_list"),
+    path("experts/new/", views.ExpertCreateView.as_view(), name="expert_create"),
+    path("experts/<int:pk>/", views.ExpertDetailView.as_view(), name="expert_detail"),
+    path("experts/<int:pk>/edit/", views.ExpertEditView.as_view(), name="expert_edit"),
+    path("experts/<int:pk>/ties/", views.ExpertTieAddView.as_view(), name="expert_tie_add"),
+    path("experts/<int:pk>/suspend/", views.ExpertStatusView.as_view(), {"action": "suspend"}, name="expert_suspend"),
+    path(
+        "experts/<int:pk>/reactivate/",
+        views.ExpertStatusView.as_view(),
+        {"action": "reactivate"},
+        name="expert_reactivate",
+    ),
+    path("ties/<int:pk>/remove/", views.TieRemoveView.as_view(), name="tie_remove"),
+    # assignment of agencies and experts to a job
+    path("assign/key-evaluation/<int:pk>/", views.AssignKeyEvaluationView.as_view(), name="assign_key_evaluation"),
+    path(
+        "assign/key-evaluation/<int:pk>/withdraw/",
+        views.UnassignKeyEvaluationView.as_view(),
+        name="unassign_key_evaluation",
+    ),
+    path("assign/assessment/<int:pk>/", views.AssignAssessmentView.as_view(), name="assign_assessment"),
+    path("assign/assessment/<int:pk>/withdraw/", views.UnassignAssessmentView.as_view(), name="unassign_assessment"),
+    path("mine/", views.MyAssignmentsView.as_view(), name="my_assignments"),
+    # quality appraisals
+    path("appraisals/", views.AppraisalListView.as_view(), name="appraisal_list"),
+    path("appraisals/<int:pk>/", views.AppraisalDetailView.as_view(), name="appraisal_detail"),
+    path(
+        "appraise/key-evaluation/<int:pk>/", views.AppraiseKeyEvaluationView.as_view(), name="appraise_key_evaluation"
+    ),
+    path("appraise/assessment/<int:pk>/", views.AppraiseAssessmentView.as_view(), name="appraise_assessment"),
+]

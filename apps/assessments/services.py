@@ -14,6 +14,8 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from apps.accounts.roles import Role
+from apps.agencies import services as agency_services
+from apps.agencies.models import Agency, Expert
 from apps.core import audit, permissions
 from apps.core.workflow import Transition, Workflow
 from apps.funds.models import SpecialFund
@@ -171,6 +173,9 @@ def assessment_assign_experts(*, actor, assessment: ExAnteAssessment, experts: I
     new = [e for e in experts if e.pk not in assigned]
     if not new and locked.status == S.REVIEWING:
         raise ValidationError({"experts": "所选专家均已指派，无需重复指派。"})
+    # 回避: an expert registered in the registry may not review a fund of a department they are tied to.
+    profiles = list(Expert.objects.filter(user__in=new).select_related("employer_organization"))
+    agency_services.refuse_conflicts(department=locked.fund.department, agency=None, experts=profiles)
     for expert in new:
         opinion = ExpertOpinion(assessment=locked, expert=expert)
         opinion.full_clean()
@@ -182,6 +187,67 @@ def assessment_assign_experts(*, actor, assessment: ExAnteAssessment, experts: I
     if locked.status == S.SUBMITTED:
         comment = f"指派评审专家：{'、'.join(str(e) for e in experts)}"
         locked = ASSESSMENT_FLOW.apply(locked, name="assign_experts", actor=actor, comment=comment)
+    return locked
+
+
+def _entitled(assessment: ExAnteAssessment) -> set[int]:
+    """Users who should see the assessment by assignment: its agency's staff and its experts."""
+    staff = set(agency_services.agency_staff(assessment.agency).values_list("pk", flat=True))
+    return staff | set(assessment.expert_opinions.values_list("expert_id", flat=True))
+
+
+@transaction.atomic
+def assessment_assign_agency(*, actor, assessment: ExAnteAssessment, agency: Agency) -> ExAnteAssessment:
+    """Finance entrusts a third-party agency with the review (replacing any earlier one); its staff
+    may then see this assessment. Refused when the agency is suspended or tied to the department."""
+    locked = _lock(assessment)
+    if not permissions.can(actor, "assessment.review", locked):
+        raise PermissionDenied("您无权为该事前绩效评估委托第三方机构。")
+    if locked.status == S.COMPLETED:
+        raise ValidationError("该事前绩效评估已完成，不能再委托第三方机构。")
+    if agency is None:
+        raise ValidationError({"agency": "请选择要委托的第三方机构。"})
+    agency = Agency.objects.get(pk=agency.pk)
+    if agency.pk == locked.agency_id:
+        raise ValidationError({"agency": f"已委托“{agency.name}”，无需重复委托。"})
+    agency_services.refuse_conflicts(department=locked.fund.department, agency=agency, experts=[])
+    before = _entitled(locked)
+    previous = locked.agency.name if locked.agency_id else None
+    locked.agency = agency
+    locked.save(update_fields=["agency", "updated_at"])
+    agency_services.sync_grants(VIEW_PERM, locked, before, _entitled(locked))
+    audit.record(
+        audit.Kind.UPDATE,
+        actor=actor,
+        obj=locked,
+        changes={"agency": {"from": previous, "to": agency.name}},
+        comment="委托第三方机构",
+    )
+    return locked
+
+
+@transaction.atomic
+def assessment_unassign_agency(*, actor, assessment: ExAnteAssessment) -> ExAnteAssessment:
+    """Withdraw the agency; its staff no longer see the assessment (assigned experts still do)."""
+    locked = _lock(assessment)
+    if not permissions.can(actor, "assessment.review", locked):
+        raise PermissionDenied("您无权撤销该事前绩效评估的委托。")
+    if locked.status == S.COMPLETED:
+        raise ValidationError("该事前绩效评估已完成，委托记录须保留，不能撤销。")
+    if locked.agency_id is None:
+        raise ValidationError({"agency": "该事前绩效评估尚未委托第三方机构。"})
+    before = _entitled(locked)
+    previous = locked.agency.name
+    locked.agency = None
+    locked.save(update_fields=["agency", "updated_at"])
+    agency_services.sync_grants(VIEW_PERM, locked, before, _entitled(locked))
+    audit.record(
+        audit.Kind.UPDATE,
+        actor=actor,
+        obj=locked,
+        changes={"agency": {"from": previous, "to": None}},
+        comment="撤销委托第三方机构",
+    )
     return locked
 
 

@@ -21,6 +21,13 @@ MENU: list[NavItem] = [
     NavItem("运行监控", "monitoring:round_list", "monitoring.view", "activity"),
     NavItem("监控预警", "monitoring:warning_list", "monitoring.view", "exclamation-triangle"),
     NavItem("重点监控", "monitoring:key_list", "monitoring.key", "binoculars"),
+    NavItem("单位自评", "evaluations:self_list", "selfeval.view", "pencil-square"),
+    NavItem("自评汇总", "evaluations:summary_page", "selfeval.view", "bar-chart"),
+    NavItem("评价计划", "evaluations:plan_list", "plan.view", "calendar-check"),
+    NavItem("重点评价", "evaluations:key_list", "evaluation.view", "award"),
+    NavItem("我的评价任务", "agencies:my_assignments", "assignment.mine", "briefcase"),
+    NavItem("计分规则", "evaluations:rules", "selfeval.manage", "sliders"),
+    NavItem("机构与专家库", "agencies:agency_list", "registry.view", "building"),
     NavItem("事前评估", "assessments:assessment_list", "assessment.view", "clipboard-data"),
     NavItem("指标库", "indicators:library", "indicator.view", "collection"),
     NavItem("工作日历", "orgs:calendar_list", "calendar.view", "calendar3"),
@@ -28,6 +35,7 @@ MENU: list[NavItem] = [
     NavItem("用户管理", "accounts:user_list", "user.manage", "people"),
     NavItem("安全策略", "accounts:security_policy", "policy.manage", "shield-lock"),
     NavItem("审计日志", "core:audit_list", "audit.view", "journal-text"),
+    NavItem("后台任务", "jobs:job_list", "job.view", "hourglass-split"),
     NavItem("接口文档", "api-docs", None, "braces"),
 ]
 

@@ -123,7 +123,11 @@ register(
     Action("monitoring.key", "选定重点监控项目并作出处理措施", FINANCE_DECIDERS),
 )
 
-register(Action("job.view", "查看本机构发起的后台任务（进度、下载结果）", {**BUSINESS_READERS, R.EXPERT: S.OWN}))
+register(
+    Action(
+        "job.view", "查看本机构发起的后台任务（进度、下载结果）", dict.fromkeys([*BUSINESS_READERS, R.EXPERT], S.OWN)
+    )
+)
 
 # --- Evaluations: self-evaluation, key evaluations, agencies and experts (issue 5) ------------
 
@@ -162,6 +166,7 @@ register(
             R.AUDITOR: S.REGION,
         },
     ),
+    Action("assignment.mine", "查看委托/指派给本人的评价任务（第三方机构、专家）", {R.EXPERT: S.OWN}),
     Action("registry.manage", "登记/修改/暂停第三方机构与专家、登记利益关联", FINANCE_DECIDERS),
     Action(
         "appraisal.view",

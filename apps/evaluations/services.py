@@ -6,16 +6,17 @@ The workflow (send, submit, confirm, return) and finance's adjustment live furth
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from apps.core import audit, permissions
+from apps.core.workflow import Transition, Workflow
 from apps.funds.models import SpecialFund
 from apps.indicators.framework import Comparison
 from apps.monitoring.models import MonitoringReport
@@ -24,7 +25,7 @@ from apps.targets.models import PerformanceTarget, TargetIndicator, TargetStatus
 from apps.targets.rows import parse_decimal
 
 from . import scoring
-from .models import ScoringRules, SelfEvaluation, SelfEvaluationLine, SelfEvaluationRound
+from .models import ScoringRules, SelfEvaluation, SelfEvaluationAdjustment, SelfEvaluationLine, SelfEvaluationRound
 
 SS = SelfEvaluation.Status
 EDITABLE = (SS.DRAFT, SS.RETURNED)
@@ -55,6 +56,8 @@ def round_open(
         raise ValidationError({"organization": "自评批次只能由区域的财政局开启。"})
     if not permissions.can(actor, "selfeval.manage", organization):
         raise PermissionDenied("您只能开启本区域的单位自评。")
+    if timezone.localdate().year <= fiscal_year.year:
+        raise ValidationError({"fiscal_year": f"{fiscal_year.year}年度尚未结束，不能开启单位自评。"})
     round_, created = SelfEvaluationRound.objects.select_for_update().get_or_create(
         organization=organization,
         fiscal_year=fiscal_year,
@@ -315,6 +318,8 @@ def evaluation_save(
         raise PermissionDenied("您无权填报该单位自评。")
     if evaluation.status not in EDITABLE:
         raise ValidationError(f"单位自评当前状态为“{evaluation.get_status_display()}”，不能修改。")
+    if evaluation.round.status == SelfEvaluationRound.Status.CLOSED:
+        raise ValidationError("该自评批次已结束，不能再修改。")
     before = audit.snapshot(evaluation, [*EVALUATION_FIELDS, "score"])
     rules = rules_for(evaluation.round.organization.region_id, evaluation.round.fiscal_year_id)
     lines = locked_lines(evaluation)
@@ -335,12 +340,120 @@ def evaluation_save(
 
 # --- re-scoring after a rules change ---------------------------------------------------------
 
+RESCORE_INDICATOR_FIELDS = ("pk", "sort_order", "name", "level1", "comparison", "weight", "target_value", "unit")
+RESCORE_LINE_FIELDS = ("pk", "evaluation_id", "indicator_id", "actual_value", "band", "band_percent", "points")
+POINTS_PLACES = Decimal("0.0001")  # SelfEvaluationLine.points: NUMERIC(9, 4)
+
+
+def _bulk_set(model, fields: list[str], rows: list[tuple], *, casts: dict[str, str]) -> None:
+    """Set ``fields`` of many rows at once: ``rows`` are ``(pk, value, …)``. On PostgreSQL one
+    ``UPDATE … FROM (VALUES …)`` per 20,000 rows, limited to the batch's key range so the primary
+    key index finds the rows (``bulk_update`` writes a ``CASE`` that is evaluated for every row and
+    grows quadratically); elsewhere ``bulk_update``."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        objs = [model(pk=row[0], **dict(zip(fields, row[1:], strict=True))) for row in rows]
+        model.objects.bulk_update(objs, fields, batch_size=BATCH)
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    pk = connection.ops.quote_name(model._meta.pk.column)
+    columns = [connection.ops.quote_name(model._meta.get_field(f).column) for f in fields]
+    names = ", ".join(["id", *(f"v{i}" for i in range(len(fields)))])
+    sets = ", ".join(f"{col} = v.v{i}::{casts[f]}" for i, (f, col) in enumerate(zip(fields, columns, strict=True)))
+    placeholder = "(" + ", ".join(["%s"] * (len(fields) + 1)) + ")"
+    rows = sorted(rows)
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 20_000):
+            chunk = rows[start : start + 20_000]
+            sql = (
+                f"UPDATE {table} AS t SET {sets} FROM (VALUES {', '.join([placeholder] * len(chunk))}) "
+                f"AS v({names}) WHERE t.{pk} = v.id AND t.{pk} BETWEEN %s AND %s"
+            )
+            cursor.execute(sql, [value for row in chunk for value in row] + [chunk[0][0], chunk[-1][0]])
+
+
+@dataclass
+class _Rescored:
+    """One batch's changes: ``evaluations`` (pk, score, grade) and ``lines`` (pk, points)."""
+
+    evaluations: list[tuple] = field(default_factory=list)
+    lines: list[tuple] = field(default_factory=list)
+
+
+def _rescore_batch(chunk: list[int], rules: scoring.Rules, failed: list) -> _Rescored:
+    """Read a batch as plain rows, its evaluations locked (a unit saving one of them waits, then
+    scores its values with the new rules), and score it."""
+    evaluations = list(
+        SelfEvaluation.objects.filter(pk__in=chunk, pk__gte=chunk[0], pk__lte=chunk[-1])
+        .order_by("pk")
+        .select_for_update()
+        .values_list("pk", "budget_amount", "executed_amount", "score", "grade", "fund_id", "target_id")
+    )
+    # Lines and indicators in two index scans, joined here (a join in SQL makes PostgreSQL hash the
+    # whole indicator table for every batch).
+    indicators = {
+        row[0]: row
+        for row in TargetIndicator.objects.filter(target_id__in={e[6] for e in evaluations})
+        .order_by()
+        .values_list(*RESCORE_INDICATOR_FIELDS)
+    }
+    lines_of: dict[int, list[tuple]] = {e[0]: [] for e in evaluations}
+    for row in SelfEvaluationLine.objects.filter(evaluation_id__in=chunk).order_by().values_list(*RESCORE_LINE_FIELDS):
+        lines_of[row[1]].append(row)
+    out = _Rescored()
+    for pk, budget, executed, old_score, old_grade, fund_id, _ in evaluations:
+        rows = sorted(lines_of[pk], key=lambda line: (indicators[line[2]][1], line[2]))  # as locked_lines
+        inputs = []
+        for line_pk, _, indicator_id, actual_value, band, band_percent, _ in rows:
+            _, _, name, level1, comparison, weight, target_value, unit = indicators[indicator_id]
+            inputs.append(
+                scoring.IndicatorInput(
+                    key=line_pk,
+                    name=name,
+                    level1=level1,
+                    comparison=comparison,
+                    weight=weight,
+                    target_value=target_value,
+                    unit=unit,
+                    actual_value=actual_value,
+                    band=band,
+                    band_percent=band_percent,
+                )
+            )
+        try:
+            result = scoring.score(rules, budget, executed, inputs)
+        except scoring.ScoringError as exc:
+            failed.append((fund_id, str(exc)))
+            continue
+        if result.total != old_score or result.grade != old_grade:
+            out.evaluations.append((pk, result.total, result.grade))
+        old_points = {row[0]: row[6] for row in rows}
+        for item in result.lines:
+            if item.key == scoring.EXECUTION:
+                continue
+            points = item.points.quantize(POINTS_PLACES, rounding=ROUND_HALF_UP)
+            if points != old_points[item.key]:
+                out.lines.append((item.key, points))
+    return out
+
+
+def _write_rescored(work: _Rescored) -> None:
+    _bulk_set(SelfEvaluation, ["score", "grade"], work.evaluations, casts={"score": "numeric", "grade": "varchar"})
+    _bulk_set(SelfEvaluationLine, ["points"], work.lines, casts={"points": "numeric"})
+
 
 def rescore(
     region_id: int, fiscal_year_id: int, progress: Callable[[int, int], None] | None = None, batch: int = 2000
 ) -> int:
     """Recompute the stored score and grade of every scored self-evaluation of the region and year
-    with the current rules (finance's adjustments are kept). Returns the number re-scored."""
+    with the current rules (finance's adjustments are kept). Returns the number re-scored.
+
+    Plain rows (``values_list``), the pure ``scoring.score``, and one ``UPDATE … FROM (VALUES …)``
+    per table and batch for the rows whose score, grade or points changed; each batch of 2,000 is
+    one transaction with its evaluations locked. An evaluation the rules cannot score (e.g. a
+    qualitative percentage outside a band that has since changed) keeps its score; the others are
+    re-scored and ``ScoringError`` then names it."""
     rules = rules_for(region_id, fiscal_year_id)
     ids = list(
         SelfEvaluation.objects.filter(
@@ -352,42 +465,196 @@ def rescore(
     total = len(ids)
     if progress:
         progress(0, total)
+    failed: list[tuple[int, str]] = []  # (fund, why) of evaluations the rules cannot score
     for start in range(0, total, batch):
-        chunk = ids[start : start + batch]
         with transaction.atomic():
-            evaluations = {
-                e.pk: e
-                for e in SelfEvaluation.objects.filter(pk__in=chunk).only("pk", "budget_amount", "executed_amount")
-            }
-            lines_of: dict[int, list[SelfEvaluationLine]] = {pk: [] for pk in evaluations}
-            for line in (
-                SelfEvaluationLine.objects.filter(evaluation_id__in=chunk)
-                .select_related("indicator")
-                .only(
-                    "pk",
-                    "evaluation_id",
-                    "actual_value",
-                    "band",
-                    "band_percent",
-                    "points",
-                    "indicator__name",
-                    "indicator__level1",
-                    "indicator__comparison",
-                    "indicator__weight",
-                    "indicator__target_value",
-                    "indicator__unit",
-                    "indicator__sort_order",
-                )  # fmt: skip
-                .order_by("evaluation_id", "indicator__sort_order", "indicator_id")
-            ):
-                lines_of[line.evaluation_id].append(line)
-            changed_lines: list[SelfEvaluationLine] = []
-            for pk, evaluation in evaluations.items():
-                result = compute(evaluation, lines_of[pk], rules)
-                store_result(evaluation, lines_of[pk], result)
-                changed_lines.extend(lines_of[pk])
-            SelfEvaluation.objects.bulk_update(list(evaluations.values()), ["score", "grade"], batch_size=batch)
-            SelfEvaluationLine.objects.bulk_update(changed_lines, ["points"], batch_size=BATCH)
+            _write_rescored(_rescore_batch(ids[start : start + batch], rules, failed))
         if progress:
             progress(min(start + batch, total), total)
+    if failed:
+        names = dict(SpecialFund.objects.filter(pk__in=[f for f, _ in failed[:5]]).values_list("pk", "name"))
+        shown = "；".join(f"“{names.get(f, f)}”：{why}" for f, why in failed[:5])
+        shown += f" 等 {len(failed)} 份" if len(failed) > 5 else ""
+        raise scoring.ScoringError(
+            f"已按新规则重新计分 {total - len(failed)} 份；以下 {len(failed)} 份单位自评无法按新规则计分，"
+            f"得分未更新：{shown}"
+        )
     return total
+
+
+# --- closing a round -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def round_close(*, actor, round_: SelfEvaluationRound) -> SelfEvaluationRound:
+    """Finance ends the round: nothing more is filled or sent (review and adjustment go on)."""
+    round_ = (
+        SelfEvaluationRound.objects.select_for_update(of=("self",)).select_related("organization").get(pk=round_.pk)
+    )
+    if not permissions.can(actor, "selfeval.manage", round_.organization):
+        raise PermissionDenied("您只能结束本区域的自评批次。")
+    if round_.status == SelfEvaluationRound.Status.CLOSED:
+        raise ValidationError("该自评批次已结束。")
+    round_.status = SelfEvaluationRound.Status.CLOSED
+    round_.save(update_fields=["status"])
+    audit.record(
+        audit.Kind.UPDATE,
+        actor=actor,
+        obj=round_,
+        changes={"status": {"from": SelfEvaluationRound.Status.OPEN, "to": SelfEvaluationRound.Status.CLOSED}},
+        comment="结束单位自评批次",
+    )
+    return round_
+
+
+# --- live preview (no writes) ----------------------------------------------------------------
+
+
+@dataclass
+class Preview:
+    result: scoring.Result | None
+    errors: dict[str, list[str]]
+    problems: list[str]
+
+    @property
+    def messages(self) -> list[str]:
+        return [m for messages in self.errors.values() for m in messages]
+
+
+def evaluation_preview(
+    *,
+    evaluation: SelfEvaluation,
+    lines: list[SelfEvaluationLine],
+    executed_amount,
+    entries: dict[int, Entry],
+    execution_reason: str = "",
+    execution_measure: str = "",
+    rules: scoring.Rules | None = None,
+) -> Preview:
+    """The score the typed values would give, on the unsaved objects: nothing is written.
+
+    Same code path as ``evaluation_save`` (``apply_entries``), so the preview always equals the
+    score a save stores. ``problems`` are what would still block sending it on."""
+    if rules is None:
+        rules = rules_for(evaluation.round.organization.region_id, evaluation.round.fiscal_year_id)
+    try:
+        result, errors = apply_entries(evaluation, lines, executed_amount, entries, rules)
+    except ValidationError as exc:
+        return Preview(None, {"__all__": exc.messages}, [])
+    except scoring.ScoringError as exc:
+        return Preview(None, {"__all__": [str(exc)]}, [])
+    evaluation.execution_reason = (execution_reason or "").strip()
+    evaluation.execution_measure = (execution_measure or "").strip()
+    return Preview(result, errors, [] if errors else submission_problems(evaluation, lines, result))
+
+
+# --- workflow: unit → department → finance -----------------------------------------------------
+
+
+def _ready_to_send(evaluation: SelfEvaluation, actor) -> None:
+    """Guard: every value is there and every shortfall has its reason and measure."""
+    round_ = SelfEvaluationRound.objects.select_related("organization").get(pk=evaluation.round_id)
+    if round_.status == SelfEvaluationRound.Status.CLOSED:
+        raise ValidationError("该自评批次已结束，不能再提交。")
+    lines = locked_lines(evaluation)
+    evaluation.round = round_
+    try:
+        result = compute(evaluation, lines)
+    except scoring.ScoringError as exc:
+        raise ValidationError(str(exc)) from None
+    problems = submission_problems(evaluation, lines, result)
+    if problems:
+        raise ValidationError(problems)
+
+
+SELF_FLOW = Workflow(
+    [
+        Transition("send", frozenset(EDITABLE), SS.DEPT_REVIEW, "selfeval.fill", "提交部门审核", _ready_to_send),
+        Transition("submit", frozenset({SS.DEPT_REVIEW}), SS.SUBMITTED, "selfeval.submit", "部门审核通过并报送财政"),
+        Transition("dept_return", frozenset({SS.DEPT_REVIEW}), SS.RETURNED, "selfeval.submit", "部门退回",
+                   comment_required=True),
+        Transition("confirm", frozenset({SS.SUBMITTED}), SS.CONFIRMED, "selfeval.review", "财政审核确认"),
+        Transition("return", frozenset({SS.SUBMITTED}), SS.RETURNED, "selfeval.review", "财政退回",
+                   comment_required=True),
+    ]
+)  # fmt: skip
+TRANSITIONS = tuple(SELF_FLOW.transitions)
+
+
+def evaluation_transition(*, actor, evaluation: SelfEvaluation, name: str, comment: str = "") -> SelfEvaluation:
+    """Take one workflow step. A return keeps its comment for the unit; finance's return also
+    clears a score adjustment (it was made on values the unit will now change; the adjustment rows
+    stay on record)."""
+    if name not in SELF_FLOW.transitions:
+        raise ValidationError(f"未知的操作“{name}”。")
+    now = timezone.now()
+    fields: dict = {"status_changed_at": now}
+    if name == "submit":
+        fields["submitted_at"] = now
+    if name in ("return", "dept_return"):
+        fields["return_comment"] = comment.strip()
+    if name == "return":
+        fields["adjusted_score"], fields["adjusted_grade"] = None, ""
+    return SELF_FLOW.apply(evaluation, name=name, actor=actor, comment=comment.strip(), fields=fields)
+
+
+# --- finance's adjustment ----------------------------------------------------------------------
+
+ADJUSTABLE = (SS.SUBMITTED, SS.CONFIRMED)
+
+
+def _score(raw) -> Decimal:
+    try:
+        value = parse_decimal(raw)
+    except (InvalidOperation, ValueError):
+        raise ValidationError({"new_score": "调整后得分必须是数字。"}) from None
+    if value is None:
+        raise ValidationError({"new_score": "请填写调整后得分。"})
+    if value < 0 or value > 100:
+        raise ValidationError({"new_score": "调整后得分应在 0 到 100 之间。"})
+    if value != value.quantize(scoring.CENT):
+        raise ValidationError({"new_score": "调整后得分最多保留两位小数。"})
+    return value.quantize(scoring.CENT)
+
+
+@transaction.atomic
+def evaluation_adjust(*, actor, evaluation: SelfEvaluation, new_score, reason: str) -> SelfEvaluationAdjustment:
+    """Finance's spot-check adjustment of the score, with a written reason.
+
+    The computed score stays as it is; the adjustment is a row of its own (previous → new, who,
+    when, why) and the evaluation shows the latest one as its final score and grade."""
+    evaluation = (
+        SelfEvaluation.objects.select_for_update(of=("self",))
+        .select_related("round__organization")
+        .get(pk=evaluation.pk)
+    )
+    if not permissions.can(actor, "selfeval.adjust", evaluation):
+        raise PermissionDenied("您无权调整该单位自评的得分。")
+    if evaluation.status not in ADJUSTABLE:
+        raise ValidationError(f"单位自评当前状态为“{evaluation.get_status_display()}”，报送财政后才能调整得分。")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "调整得分必须写明理由。"})
+    score = _score(new_score)
+    previous = evaluation.final_score
+    if previous is not None and score == previous:
+        raise ValidationError({"new_score": f"调整后得分与当前得分 {previous} 相同，无需调整。"})
+    rules = rules_for(evaluation.round.organization.region_id, evaluation.round.fiscal_year_id)
+    grade = scoring.grade_of(score, rules)
+    adjustment = SelfEvaluationAdjustment(
+        evaluation=evaluation, previous_score=previous, new_score=score, new_grade=grade, reason=reason,
+        adjusted_by=actor,
+    )  # fmt: skip
+    adjustment.full_clean()
+    adjustment.save()
+    before = audit.snapshot(evaluation, ["adjusted_score", "adjusted_grade"])
+    evaluation.adjusted_score, evaluation.adjusted_grade = score, grade
+    evaluation.save(update_fields=["adjusted_score", "adjusted_grade", "updated_at"])
+    audit.record(
+        audit.Kind.UPDATE,
+        actor=actor,
+        obj=evaluation,
+        changes=audit.diff(before, audit.snapshot(evaluation, ["adjusted_score", "adjusted_grade"])),
+        comment=f"财政调整自评得分（{previous if previous is not None else '—'} → {score}）：{reason}",
+    )
+    return adjustment

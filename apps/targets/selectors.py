@@ -129,7 +129,9 @@ def versions_of(target: PerformanceTarget) -> QuerySet:
 
 
 def last_year_values(target: PerformanceTarget) -> dict[int, str]:
-    """Library indicator id → last year's target value for this fund (shown next to the row)."""
+    """Library indicator id → "上年目标值：…；上年实际值：…" for this fund (shown next to the row).
+
+    The actual value comes from last year's self-evaluation of the predecessor fund, once there is one."""
     if not target.fund_id or not target.fund.previous_id:
         return {}
     previous = (
@@ -139,7 +141,12 @@ def last_year_values(target: PerformanceTarget) -> dict[int, str]:
     )
     if previous is None:
         return {}
+    from apps.evaluations.selectors_shared import actual_values_by_library_indicator
+
+    actuals = actual_values_by_library_indicator(target.fund.previous_id)
     return {
-        row.library_indicator_id: row.value_display
+        row.library_indicator_id: (
+            f"上年目标值：{row.value_display}；上年实际值：{actuals.get(row.library_indicator_id, '—')}"
+        )
         for row in previous.indicators.filter(library_indicator__isnull=False)
     }

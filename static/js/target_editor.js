@@ -44,7 +44,7 @@
     set("unit", values.unit || "");
     set("weight", values.weight || "");
     set("library_indicator_id", values.libraryId || "");
-    if (values.lastYear) row.querySelector(".last-year-js").textContent = `上年目标值：${values.lastYear}；上年实际值：—`;
+    if (values.lastYear) row.querySelector(".last-year-js").textContent = values.lastYear;
     body.appendChild(row);
     filterLevel2(row);
     changed();

@@ -14,6 +14,9 @@ from django.db import transaction
 
 from apps.accounts.models import User
 from apps.accounts.roles import Role
+from apps.agencies.demo import seed_agencies
+from apps.evaluations.demo_key import seed_key_evaluations
+from apps.evaluations.demo_self import seed_self_evaluations
 from apps.monitoring.demo import seed_monitoring
 from apps.orgs.models import FiscalYear, Organization, Region, WorkCalendar, WorkStep
 from apps.targets.demo import seed_targets
@@ -131,6 +134,11 @@ class Command(BaseCommand):
         self.users()
         self.created += seed_targets(2026)
         self.created += seed_monitoring(2026)
+        # 2025 has ended: its funds are self-evaluated and key-evaluated (by an agency) in 2026.
+        self.created += seed_targets(2025)
+        self.created += seed_agencies()
+        self.created += seed_self_evaluations(2025)
+        self.created += seed_key_evaluations(2025)
         return self.created
 
     def org(self, code, name, kind, region, parent=None, short_name="") -> Organization:
@@ -144,7 +152,7 @@ class Command(BaseCommand):
 
     def calendar(self) -> None:
         for bureau in self.bureaus:
-            for year in (2026, 2027):
+            for year in (2025, 2026, 2027):
                 for step, (starts_on, due_on) in default_calendar(year).items():
                     _, made = WorkCalendar.objects.get_or_create(
                         organization=bureau,

@@ -20,6 +20,7 @@ from django.db import connection, transaction
 
 from apps.accounts.models import User
 from apps.accounts.roles import Role
+from apps.evaluations.scale import seed_scale_self_evaluations
 from apps.indicators.scale import seed_scale_indicators
 from apps.monitoring.scale import seed_scale_reports
 from apps.orgs.models import Organization, Region
@@ -70,6 +71,7 @@ class Command(BaseCommand):
         if funds:
             seed_scale_funds(funds_per_region=funds, stdout=self.stdout)
             self.stdout.write(f"监控任务：新建 {seed_scale_reports()} 份监控报告。")
+            seed_scale_self_evaluations(stdout=self.stdout)
         elapsed = time.perf_counter() - started
         self.stdout.write(self.style.SUCCESS(f"规模数据就绪，用时 {elapsed:.1f} 秒。"))
 
