@@ -51,6 +51,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_targets_excel.py
 	$(BIN)/python bench/bench_monitoring.py
 	$(BIN)/python bench/bench_monitoring_import.py
+	$(BIN)/python bench/bench_evaluations.py
 
 # Background work without Docker (needs REDIS_URL): one terminal each.
 worker: $(STAMP)
