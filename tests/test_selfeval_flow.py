@@ -463,3 +463,14 @@ def test_a_target_that_cannot_be_scored_is_refused_with_a_message(world, evaluat
     with pytest.raises(ValidationError, match="“资金发放及时率”没有目标值，无法计分"):
         services.evaluation_transition(actor=world.edu_unit_filler, evaluation=evaluation, name="send")
     assert SelfEvaluation.objects.get().status == "draft"
+
+
+def test_rescoring_keeps_adjusted_scores_and_regrades_them_with_the_new_lines(world, submitted, year2025):
+    adjust(world, submitted, new_score="85.5")  # 良 under the national lines (80 ≤ 85.5 < 90)
+    submitted.refresh_from_db()
+    assert submitted.adjusted_grade == "good"
+    ScoringRules.objects.create(region=world.city, fiscal_year=year2025, grade_good=Decimal("86"))
+    assert services.rescore(world.city.pk, year2025.pk) == 1
+    submitted.refresh_from_db()
+    assert (submitted.adjusted_score, submitted.adjusted_grade) == (Decimal("85.50"), "fair")  # now below 86
+    assert submitted.score == Decimal("97.21") and submitted.grade == "excellent"

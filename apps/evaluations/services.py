@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import Case, Max, Value, When
 from django.utils import timezone
 
 from apps.core import audit, permissions
@@ -443,11 +443,25 @@ def _write_rescored(work: _Rescored) -> None:
     _bulk_set(SelfEvaluationLine, ["points"], work.lines, casts={"points": "numeric"})
 
 
+def _regrade_adjusted(region_id: int, fiscal_year_id: int, rules: scoring.Rules) -> None:
+    """Adjusted scores stay as finance set them; their grade follows the current grade lines (one UPDATE)."""
+    grade = Case(
+        When(adjusted_score__gte=rules.grade_excellent, then=Value(scoring.EXCELLENT)),
+        When(adjusted_score__gte=rules.grade_good, then=Value(scoring.GOOD)),
+        When(adjusted_score__gte=rules.grade_fair, then=Value(scoring.FAIR)),
+        default=Value(scoring.POOR),
+    )
+    SelfEvaluation.objects.filter(
+        round__organization__region_id=region_id, round__fiscal_year_id=fiscal_year_id, adjusted_score__isnull=False
+    ).update(adjusted_grade=grade)
+
+
 def rescore(
     region_id: int, fiscal_year_id: int, progress: Callable[[int, int], None] | None = None, batch: int = 2000
 ) -> int:
     """Recompute the stored score and grade of every scored self-evaluation of the region and year
-    with the current rules (finance's adjustments are kept). Returns the number re-scored.
+    with the current rules. Finance's adjusted scores are kept; their grades are re-read from the new
+    grade lines. Returns the number re-scored.
 
     Plain rows (``values_list``), the pure ``scoring.score``, and one ``UPDATE … FROM (VALUES …)``
     per table and batch for the rows whose score, grade or points changed; each batch of 2,000 is
@@ -471,6 +485,7 @@ def rescore(
             _write_rescored(_rescore_batch(ids[start : start + batch], rules, failed))
         if progress:
             progress(min(start + batch, total), total)
+    _regrade_adjusted(region_id, fiscal_year_id, rules)
     if failed:
         names = dict(SpecialFund.objects.filter(pk__in=[f for f, _ in failed[:5]]).values_list("pk", "name"))
         shown = "；".join(f"“{names.get(f, f)}”：{why}" for f, why in failed[:5])
