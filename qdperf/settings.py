@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "apps.attachments",
     "apps.agencies",
     "apps.evaluations",
+    "apps.results",
 ]
 
 MIDDLEWARE = [

@@ -27,6 +27,7 @@ api_v1 = [
     path("", include("apps.monitoring.api_urls")),
     path("", include("apps.evaluations.api_urls")),
     path("", include("apps.agencies.api_urls")),
+    path("", include("apps.results.api_urls")),
 ]
 
 urlpatterns = [
@@ -40,6 +41,8 @@ urlpatterns = [
     path("monitoring/", include("apps.monitoring.urls")),
     path("evaluations/", include("apps.evaluations.urls")),
     path("agencies/", include("apps.agencies.urls")),
+    path("results/", include("apps.results.urls")),
+    path("public/", include("apps.results.urls_public")),
     path("jobs/", include("apps.core.urls_jobs")),
     path("attachments/", include("apps.attachments.urls")),
     path("api/v1/", include((api_v1, "api"))),

@@ -175,3 +175,27 @@ register(
     ),
     Action("appraisal.manage", "考评第三方机构工作质量", FINANCE_DECIDERS),
 )
+
+# --- Result application: rectification, budget linkage, disclosure, NPC reports, dashboards (issue 6)
+
+# Who reads the NPC workbooks and the export history: the NPC liaison and finance of the region;
+# the city's performance division exports every region (the whole city's workbook).
+NPC_EXPORTERS = {R.NPC_LIAISON: S.REGION, R.FINANCE_PERF: S.ALL, R.DISTRICT_FINANCE: S.REGION}
+
+register(
+    Action("rectification.view", "查看整改事项", FUND_READERS),
+    Action("rectification.create", "下达整改事项", FINANCE_DECIDERS),
+    Action("rectification.fill", "填报整改措施与情况、上传佐证、报送核实", UNIT_WRITERS),
+    Action("rectification.verify", "核实整改（通过/重新整改）", FINANCE_DECIDERS),
+    Action("linkage.view", "查看评价结果与预算挂钩", FUND_READERS),
+    Action("linkage.manage", "维护预算挂钩规则", FINANCE_DECIDERS),
+    Action("disclosure.view", "查看信息公开记录（含已撤回）", FUND_READERS),
+    Action("disclosure.publish", "公开/撤回绩效信息", FINANCE_DECIDERS),
+    Action("npc.export", "导出报人大报表、查看导出记录", NPC_EXPORTERS),
+    Action(
+        "dashboard.view",
+        "查看绩效管理分析看板",
+        {**FUND_READERS, R.FINANCE_PERF: S.ALL},
+    ),
+    Action("dashboard.compare", "区市对比分析", {R.FINANCE_PERF: S.ALL}),
+)

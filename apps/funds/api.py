@@ -38,8 +38,8 @@ class SpecialFundSerializer(serializers.ModelSerializer):
             "id", "fiscal_year", "code", "name", "budget_type", "sector", "organization", "organization_name",
             "department", "department_name", "fiscal_amount", "other_amount", "total_amount", "period_start",
             "period_end", "is_investment_fund", "is_ppp", "is_procurement", "is_purchase_of_services", "is_debt",
-            "is_transfer", "transfers", "is_new_major_policy", "policy_tags", "description", "request_status",
-            "arranged_amount", "arrangement_comment", "target_status", "has_approved_target",
+            "is_transfer", "transfers", "is_new_major_policy", "is_classified", "policy_tags", "description",
+            "request_status", "arranged_amount", "arrangement_comment", "target_status", "has_approved_target",
         ]  # fmt: skip
         read_only_fields = ["department", "request_status", "arranged_amount", "arrangement_comment"]
         validators = []  # uniqueness of the code is checked by the service, with a Chinese message

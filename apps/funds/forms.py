@@ -68,6 +68,7 @@ class FundForm(StyledFormMixin, forms.ModelForm):
             "is_purchase_of_services",
             "is_debt",
             "is_transfer",
+            "is_classified",
             "policy_tags",
             "description",
         ]

@@ -88,6 +88,8 @@ class SpecialFund(models.Model):
     is_debt = models.BooleanField("政府债务", default=False)
     is_transfer = models.BooleanField("转移支付", default=False)
     is_new_major_policy = models.BooleanField("新增重大政策", default=False)
+    # 涉密: never disclosed, and nothing derived from it (targets, evaluations) reaches the public.
+    is_classified = models.BooleanField("涉密", default=False)
     policy_tags = models.ManyToManyField(PolicyTag, verbose_name="政策标签", blank=True, related_name="funds")
     description = models.TextField("项目概述", blank=True)
     previous = models.ForeignKey(

@@ -21,7 +21,7 @@ RS = SpecialFund.RequestStatus
 EDIT_FIELDS = [
     "code", "name", "budget_type", "sector", "organization", "fiscal_amount", "other_amount", "period_start",
     "period_end", "is_investment_fund", "is_ppp", "is_procurement", "is_purchase_of_services", "is_debt",
-    "is_transfer", "is_new_major_policy", "description", "previous",
+    "is_transfer", "is_new_major_policy", "is_classified", "description", "previous",
 ]  # fmt: skip
 
 

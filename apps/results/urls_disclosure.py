@@ -1,0 +1,3 @@
+"""Pages of disclosure (stub, filled in by the part's author)."""
+
+urlpatterns: list = []
