@@ -58,6 +58,7 @@ class FundDetailView(FundMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         from apps.assessments.selectors import assessments_for_fund
+        from apps.evaluations.models import KeyEvaluation, SelfEvaluation
         from apps.targets.models import PerformanceTarget
 
         user, fund = self.request.user, self.fund
@@ -80,6 +81,12 @@ class FundDetailView(FundMixin, TemplateView):
             monitoring_reports=MonitoringReport.objects.restrict(user, "monitoring.view")
             .filter(fund=fund)
             .select_related("round"),
+            self_evaluations=SelfEvaluation.objects.restrict(user, "selfeval.view")
+            .filter(fund=fund)
+            .select_related("round"),
+            key_evaluations=KeyEvaluation.objects.restrict(user, "evaluation.view")
+            .filter(fund=fund)
+            .select_related("plan"),
             **kwargs,
         )
 
