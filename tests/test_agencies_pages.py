@@ -205,6 +205,18 @@ def test_assessment_assignment_page(world, reg, login):
     assert reg.assessment.agency is None
 
 
+def test_assessment_page_links_to_its_assignment_page_for_finance_only(world, reg, login):
+    detail = reverse("assessments:assessment_detail", args=[reg.assessment.pk])
+    link = f'href="{reverse("agencies:assign_assessment", args=[reg.assessment.pk])}" id="assessment-assign"'
+    for persona in ("perf_admin", "sector_kjw"):
+        assert link in login(getattr(world, persona)).get(detail).content.decode()
+    for persona in ("edu_filler", "edu_approver", "edu_unit_filler", "auditor", "npc_liaison"):
+        response = login(getattr(world, persona)).get(detail)
+        assert response.status_code == 200 and 'id="assessment-assign"' not in response.content.decode()
+    ExAnteAssessment.objects.filter(pk=reg.assessment.pk).update(status="completed", conclusion="support")
+    assert 'id="assessment-assign"' not in login(world.perf_admin).get(detail).content.decode()
+
+
 def test_completed_job_assignment_is_closed(world, reg, login):
     complete(reg.key, reg.agency)
     client = login(world.perf_admin)

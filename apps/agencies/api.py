@@ -12,13 +12,12 @@ from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
-from apps.assessments import services as assessment_services
 from apps.assessments.models import ExAnteAssessment
 from apps.core.api import HasScopeAction, ScopedViewSetMixin
 from apps.evaluations.models import KeyEvaluation
 from apps.orgs.models import Organization
 
-from . import selectors, services
+from . import jobs, selectors, services
 from .models import Agency, AgencyAppraisal, AppraisalCriterion, AppraisalScore, ConflictRelation, ConflictTie, Expert
 
 STATUS_HELP = "active 正常 | suspended 暂停"
@@ -125,33 +124,11 @@ class AgencyDetailSerializer(AgencySerializer):
 
     @extend_schema_field(JobSerializer(many=True))
     def get_jobs(self, obj):
-        jobs = selectors.agency_jobs(user=self.context["request"].user, agency=obj)
+        history = selectors.agency_jobs(user=self.context["request"].user, agency=obj)
         rows = [
-            {
-                "kind": "key_evaluation",
-                "id": j.pk,
-                "name": str(j),
-                "department": j.department_id,
-                "department_name": j.department.name,
-                "fiscal_year": j.plan.fiscal_year_id,
-                "status": j.status,
-                "status_display": j.get_status_display(),
-                "appraised": j.appraised,
-            }
-            for j in jobs["key_evaluations"]
-        ] + [
-            {
-                "kind": "assessment",
-                "id": a.pk,
-                "name": str(a),
-                "department": a.fund.department_id,
-                "department_name": a.fund.department.name,
-                "fiscal_year": a.fund.fiscal_year_id,
-                "status": a.status,
-                "status_display": a.get_status_display(),
-                "appraised": a.appraised,
-            }
-            for a in jobs["assessments"]
+            kind.row(job, appraised=job.appraised)
+            for kind, key in zip(jobs.JOB_KINDS, ("key_evaluations", "assessments"), strict=True)
+            for job in history[key]
         ]
         return JobSerializer(rows, many=True).data
 
@@ -552,16 +529,37 @@ class WithdrawInput(AssignInput):
     agency = serializers.BooleanField(required=False, default=False, help_text="撤销对第三方机构的委托")
 
 
-class AssignmentViewSetBase(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class AssignmentViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """委托第三方机构与指派专家 of one kind of job (``job_kind``, given when the route is registered)."""
+
     permission_classes = [HasScopeAction]
     serializer_class = AssignmentSerializer
     filter_backends = []
     pagination_class = None
+    job_kind: jobs.JobKind = jobs.KEY_EVALUATION
+
+    @property
+    def scope_action(self) -> str:
+        return self.job_kind.assign_action
+
+    def get_queryset(self):
+        return self.job_kind.queryset(self.request.user)
 
     def _input(self, serializer_class):
         payload = serializer_class(data=self.request.data, context=self.get_serializer_context())
         payload.is_valid(raise_exception=True)
         return dict(payload.validated_data)
+
+    def describe(self, job) -> dict:
+        return {
+            **self.job_kind.row(job),
+            "agency": job.agency_id,
+            "agency_name": job.agency.name if job.agency_id else None,
+            "experts": [{k: e[k] for k in ("id", "name", "user")} for e in self.job_kind.experts(job)],
+        }
+
+    def _reply(self, job):
+        return Response(AssignmentSerializer(self.describe(self.get_queryset().get(pk=job.pk))).data)
 
     def retrieve(self, request, pk=None):
         return Response(AssignmentSerializer(self.describe(self.get_object())).data)
@@ -574,124 +572,52 @@ class AssignmentViewSetBase(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     def candidates(self, request, pk=None):
         """每个可见的机构与专家，附不能委托/指派的原因（回避、暂停）."""
         job = self.get_object()
-        description = self.describe(job)
         agencies, experts = selectors.assignment_candidates(
             user=request.user,
-            department=self.department(job),
+            department=self.job_kind.department(job),
             q=request.query_params.get("q", "").strip(),
             assigned_agency_id=job.agency_id,
-            assigned_expert_ids=[e["id"] for e in description["experts"] if e["id"]],
+            assigned_expert_ids=[e["id"] for e in self.job_kind.experts(job) if e["id"]],
         )
         return Response(CandidatesSerializer({"agencies": agencies, "experts": experts}).data)
-
-
-class KeyEvaluationAssignmentViewSet(AssignmentViewSetBase):
-    """委托第三方机构与指派专家（重点评价）; ``id`` is the key evaluation's."""
-
-    scope_action = "evaluation.assign"
-
-    def get_queryset(self):
-        return KeyEvaluation.objects.restrict(self.request.user, "evaluation.assign").select_related(
-            "department", "agency", "fund", "plan"
-        )
-
-    def department(self, job):
-        return job.department
-
-    def describe(self, job) -> dict:
-        rows = selectors.key_evaluation_experts(job)
-        return {
-            "id": job.pk,
-            "name": str(job),
-            "department": job.department_id,
-            "department_name": job.department.name,
-            "status": job.status,
-            "status_display": job.get_status_display(),
-            "agency": job.agency_id,
-            "agency_name": job.agency.name if job.agency_id else None,
-            "experts": [{"id": r.expert_id, "name": r.expert.name, "user": r.expert.user_id} for r in rows],
-        }
-
-    def _reply(self, job):
-        return Response(AssignmentSerializer(self.describe(self.get_queryset().get(pk=job.pk))).data)
 
     @extend_schema(request=AssignInput, responses=AssignmentSerializer)
     @action(detail=True, methods=["post"])
     def assign(self, request, pk=None):
-        """委托 {agency} 和/或指派 {experts}; 与被评价部门有利益关联或已暂停的，拒绝并说明原因."""
+        """委托 {agency} 和/或指派 {experts}; 与被评价部门有利益关联或已暂停的，拒绝并说明原因.
+
+        事前绩效评估的专家须有登录账号."""
         job = self.get_object()
         data = self._input(AssignInput)
-        job = services.key_evaluation_assign(
-            actor=request.user, evaluation=job, agency=data.get("agency"), experts=data.get("experts", [])
+        job = self.job_kind.assign(
+            actor=request.user, job=job, agency=data.get("agency"), experts=data.get("experts", [])
         )
         return self._reply(job)
 
     @extend_schema(request=WithdrawInput, responses=AssignmentSerializer)
     @action(detail=True, methods=["post"])
     def withdraw(self, request, pk=None):
-        """撤销委托 {agency: true} 和/或指派 {experts}; 相关人员不再能查看该项目."""
+        """撤销委托 {agency: true} 和/或指派 {experts}; 相关人员不再能查看该项目.
+
+        事前绩效评估只能撤销机构委托（专家指派后须提交评审意见）."""
         job = self.get_object()
         data = self._input(WithdrawInput)
-        job = services.key_evaluation_unassign(
-            actor=request.user, evaluation=job, agency=data.get("agency", False), experts=data.get("experts", [])
+        job = self.job_kind.withdraw(
+            actor=request.user, job=job, agency=data.get("agency", False), experts=data.get("experts", [])
         )
         return self._reply(job)
 
 
-class AssessmentAssignmentViewSet(AssignmentViewSetBase):
+class KeyEvaluationAssignmentViewSet(AssignmentViewSet):
+    """委托第三方机构与指派专家（重点评价）; ``id`` is the key evaluation's."""
+
+    job_kind = jobs.KEY_EVALUATION
+
+
+class AssessmentAssignmentViewSet(AssignmentViewSet):
     """委托第三方机构与指派专家（事前绩效评估）; ``id`` is the assessment's."""
 
-    scope_action = "assessment.review"
-
-    def get_queryset(self):
-        return ExAnteAssessment.objects.restrict(self.request.user, "assessment.review").select_related(
-            "fund__department", "agency"
-        )
-
-    def department(self, job):
-        return job.fund.department
-
-    def describe(self, job) -> dict:
-        rows = selectors.assessment_expert_profiles(job)
-        return {
-            "id": job.pk,
-            "name": str(job),
-            "department": job.fund.department_id,
-            "department_name": job.fund.department.name,
-            "status": job.status,
-            "status_display": job.get_status_display(),
-            "agency": job.agency_id,
-            "agency_name": job.agency.name if job.agency_id else None,
-            "experts": [
-                {
-                    "id": profile.pk if profile else None,
-                    "name": profile.name if profile else opinion.expert.display_name,
-                    "user": opinion.expert_id,
-                }
-                for opinion, profile in rows
-            ],
-        }
-
-    def _reply(self, job):
-        return Response(AssignmentSerializer(self.describe(self.get_queryset().get(pk=job.pk))).data)
-
-    @extend_schema(request=AssignInput, responses=AssignmentSerializer)
-    @action(detail=True, methods=["post"])
-    def assign(self, request, pk=None):
-        """委托 {agency} 和/或指派 {experts}（须有登录账号）; 回避规则同重点评价."""
-        job = self.get_object()
-        data = self._input(AssignInput)
-        job = services.assessment_assign(
-            actor=request.user, assessment=job, agency=data.get("agency"), experts=data.get("experts", [])
-        )
-        return self._reply(job)
-
-    @extend_schema(request=None, responses=AssignmentSerializer)
-    @action(detail=True, methods=["post"])
-    def withdraw(self, request, pk=None):
-        """撤销对第三方机构的委托（专家指派后须提交意见，不能撤销）."""
-        job = assessment_services.assessment_unassign_agency(actor=request.user, assessment=self.get_object())
-        return self._reply(job)
+    job_kind = jobs.ASSESSMENT
 
 
 # --- my assignments ----------------------------------------------------------------------------
@@ -738,32 +664,12 @@ class MyAssignmentViewSet(viewsets.GenericViewSet):
     @extend_schema(responses=MyAssignmentsSerializer)
     def list(self, request):
         user = request.user
-        key = [
-            {
-                "id": j.pk,
-                "name": str(j),
-                "department": j.department_id,
-                "department_name": j.department.name,
-                "fiscal_year": j.plan.fiscal_year_id,
-                "status": j.status,
-                "status_display": j.get_status_display(),
-                "as_expert": j.as_expert,
-                "agency_name": j.agency.name if j.agency_id else None,
-            }
-            for j in selectors.my_key_evaluations(user)
-        ]
-        assessments = [
-            {
-                "id": a.pk,
-                "name": str(a),
-                "department": a.fund.department_id,
-                "department_name": a.fund.department.name,
-                "fiscal_year": a.fund.fiscal_year_id,
-                "status": a.status,
-                "status_display": a.get_status_display(),
-                "as_expert": a.as_expert,
-                "agency_name": a.agency.name if a.agency_id else None,
-            }
-            for a in selectors.my_assessments(user)
-        ]
+
+        def rows(kind, queryset):
+            return [
+                kind.row(j, as_expert=j.as_expert, agency_name=j.agency.name if j.agency_id else None) for j in queryset
+            ]
+
+        key = rows(jobs.KEY_EVALUATION, selectors.my_key_evaluations(user))
+        assessments = rows(jobs.ASSESSMENT, selectors.my_assessments(user))
         return Response(MyAssignmentsSerializer({"key_evaluations": key, "assessments": assessments}).data)

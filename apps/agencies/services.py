@@ -26,6 +26,7 @@ from apps.core import audit, permissions
 from apps.evaluations.models import KeyEvaluation, KeyEvaluationExpert
 from apps.orgs.models import Organization
 
+from . import jobs
 from .conflicts import conflict_map
 from .models import (
     Agency,
@@ -609,22 +610,17 @@ def _points(raw, criterion: AppraisalCriterion) -> tuple[Decimal | None, str | N
     return value.quantize(Decimal("0.01")), None
 
 
-def _job_label(job) -> str:
-    return "重点评价" if isinstance(job, KeyEvaluation) else "事前绩效评估"
-
-
 def appraisal_problem(job, agency: Agency | None = None) -> str | None:
     """Why the agency's work on ``job`` cannot be appraised now (None: it can)."""
-    what = _job_label(job)
-    completed = KeyEvaluation.Status.COMPLETED if isinstance(job, KeyEvaluation) else "completed"
-    if job.status != completed:
+    kind = jobs.kind_of(job)
+    what = kind.label
+    if not kind.is_completed(job):
         return f"该{what}尚未完成（当前状态：{job.get_status_display()}），完成后才能考评第三方机构。"
     if job.agency_id is None:
         return f"该{what}未委托第三方机构，无需考评。"
     if agency is not None and job.agency_id != agency.pk:
         return f"该{what}委托的第三方机构是“{job.agency.name}”，不是“{agency.name}”，不能考评。"
-    field = "key_evaluation" if isinstance(job, KeyEvaluation) else "assessment"
-    existing = AgencyAppraisal.objects.filter(**{field: job}).first()
+    existing = AgencyAppraisal.objects.filter(**{kind.code: job}).first()
     if existing is not None:
         return f"该{what}已于{existing.appraised_at:%Y年%m月%d日}考评过，每个项目只考评一次。"
     return None
@@ -642,17 +638,12 @@ def appraisal_record(
     score_comments: Mapping[int, str] | None = None,
 ) -> AgencyAppraisal:
     """Finance appraises the agency's work on one completed job: points per item, total = sum."""
-    from apps.assessments.models import ExAnteAssessment
-
     if (key_evaluation is None) == (assessment is None):
         raise ValidationError("请指定一项重点评价或一项事前绩效评估作为考评对象。")
-    if key_evaluation is not None:
-        job = KeyEvaluation.objects.select_for_update(of=("self",)).select_related("fund", "plan", "department")
-        job = job.get(pk=key_evaluation.pk)
-        what = "重点评价"
-    else:
-        job = ExAnteAssessment.objects.select_for_update(of=("self",)).select_related("fund").get(pk=assessment.pk)
-        what = "事前绩效评估"
+    kind = jobs.KEY_EVALUATION if key_evaluation is not None else jobs.ASSESSMENT
+    given_job = key_evaluation if key_evaluation is not None else assessment
+    job = kind.model.objects.select_for_update(of=("self",)).select_related(*kind.related).get(pk=given_job.pk)
+    what = kind.label
     if not permissions.can(actor, "appraisal.manage", job):
         raise PermissionDenied("您无权考评该项目的第三方机构。")
     problem = appraisal_problem(job, agency)
@@ -682,8 +673,7 @@ def appraisal_record(
     appraisal = AgencyAppraisal(
         agency=agency,
         organization=actor.organization,
-        key_evaluation=job if key_evaluation is not None else None,
-        assessment=job if assessment is not None else None,
+        **{kind.code: job},
         total=total,
         comments=_text(comments),
         appraised_by=actor,

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from . import views
+from .jobs import ASSESSMENT, KEY_EVALUATION
 
 app_name = "agencies"
 
@@ -30,21 +31,24 @@ urlpatterns = [
         name="expert_reactivate",
     ),
     path("ties/<int:pk>/remove/", views.TieRemoveView.as_view(), name="tie_remove"),
-    # assignment of agencies and experts to a job
-    path("assign/key-evaluation/<int:pk>/", views.AssignKeyEvaluationView.as_view(), name="assign_key_evaluation"),
-    path(
-        "assign/key-evaluation/<int:pk>/withdraw/",
-        views.UnassignKeyEvaluationView.as_view(),
-        name="unassign_key_evaluation",
+    # assignment of agencies and experts to a job (a key evaluation or an ex-ante assessment)
+    *(
+        route
+        for kind, prefix in ((KEY_EVALUATION, "key-evaluation"), (ASSESSMENT, "assessment"))
+        for route in (
+            path(f"assign/{prefix}/<int:pk>/", views.AssignView.as_view(job_kind=kind), name=f"assign_{kind.code}"),
+            path(
+                f"assign/{prefix}/<int:pk>/withdraw/",
+                views.UnassignView.as_view(job_kind=kind),
+                name=f"unassign_{kind.code}",
+            ),
+            path(
+                f"appraise/{prefix}/<int:pk>/", views.AppraiseView.as_view(job_kind=kind), name=f"appraise_{kind.code}"
+            ),
+        )
     ),
-    path("assign/assessment/<int:pk>/", views.AssignAssessmentView.as_view(), name="assign_assessment"),
-    path("assign/assessment/<int:pk>/withdraw/", views.UnassignAssessmentView.as_view(), name="unassign_assessment"),
     path("mine/", views.MyAssignmentsView.as_view(), name="my_assignments"),
     # quality appraisals
     path("appraisals/", views.AppraisalListView.as_view(), name="appraisal_list"),
     path("appraisals/<int:pk>/", views.AppraisalDetailView.as_view(), name="appraisal_detail"),
-    path(
-        "appraise/key-evaluation/<int:pk>/", views.AppraiseKeyEvaluationView.as_view(), name="appraise_key_evaluation"
-    ),
-    path("appraise/assessment/<int:pk>/", views.AppraiseAssessmentView.as_view(), name="appraise_assessment"),
 ]

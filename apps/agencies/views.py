@@ -16,7 +16,7 @@ from apps.core import permissions
 from apps.core.views_mixins import ActionRequiredMixin, add_service_errors, htmx_template
 from apps.evaluations.models import KeyEvaluation
 
-from . import selectors, services
+from . import jobs, selectors, services
 from .forms import (
     AgencyFilterForm,
     AgencyForm,
@@ -84,29 +84,13 @@ class AgencyDetailView(AgencyMixin, TemplateView):
     def get_context_data(self, **kwargs):
         user, agency = self.request.user, self.agency
         may_manage = permissions.can(user, "registry.manage", agency)
-        jobs = selectors.agency_jobs(user=user, agency=agency)
+        history = selectors.agency_jobs(user=user, agency=agency)
         may_appraise = permissions.has_action(user, "appraisal.manage")
-        for job in jobs["key_evaluations"]:
-            job.url = selectors.key_evaluation_url(job.pk)
-            job.may_assign = job.status != KeyEvaluation.Status.COMPLETED and permissions.can(
-                user, "evaluation.assign", job
-            )
-            job.may_appraise = (
-                may_appraise
-                and not job.appraised
-                and job.status == KeyEvaluation.Status.COMPLETED
-                and permissions.can(user, "appraisal.manage", job)
-            )
-        for job in jobs["assessments"]:
-            job.may_assign = job.status != ExAnteAssessment.Status.COMPLETED and permissions.can(
-                user, "assessment.review", job
-            )
-            job.may_appraise = (
-                may_appraise
-                and not job.appraised
-                and job.status == ExAnteAssessment.Status.COMPLETED
-                and permissions.can(user, "appraisal.manage", job)
-            )
+        for kind, rows in zip(jobs.JOB_KINDS, (history["key_evaluations"], history["assessments"]), strict=True):
+            for job in rows:
+                job.url = kind.detail_url(job.pk)
+                job.may_assign = kind.may_assign(user, job)
+                job.may_appraise = may_appraise and kind.may_appraise(user, job)
         staff = (
             User.objects.filter(organization_id=agency.organization_id).order_by("-is_active", "username")
             if agency.organization_id
@@ -117,7 +101,7 @@ class AgencyDetailView(AgencyMixin, TemplateView):
             may_manage=may_manage,
             staff=staff,
             ties=selectors.ties_of(agency=agency),
-            jobs=jobs,
+            jobs=history,
             appraisals=list(selectors.appraisal_list(user=user, agency=agency)),
             may_view_appraisals=permissions.has_action(user, "appraisal.view"),
             tie_form=kwargs.pop("tie_form", None) or (TieForm(user=user) if may_manage else None),
@@ -383,37 +367,55 @@ class TieRemoveView(ActionRequiredMixin, View):
 # --- assignment ------------------------------------------------------------------------------------
 
 
-class AssignMixin(ActionRequiredMixin, TemplateView):
-    """The assignment page of one job: candidates with their conflict reasons, current assignees."""
+class JobMixin(ActionRequiredMixin):
+    """One job (key evaluation or ex-ante assessment) of the kind ``job_kind`` given in the URLconf,
+    read through ``restrict`` with the kind's assigning action (out of scope: 404)."""
 
-    template_name = "agencies/assign.html"
+    job_kind: jobs.JobKind = jobs.KEY_EVALUATION
+    job_action = ""  # defaults to the kind's assigning action
+
+    def dispatch(self, request, *args, **kwargs):
+        self.required_action = self.job_action or self.job_kind.assign_action
+        return super().dispatch(request, *args, **kwargs)
 
     @cached_property
     def job(self):
-        return get_object_or_404(self.job_queryset(), pk=self.kwargs["pk"])
+        return get_object_or_404(self.job_kind.queryset(self.request.user, self.required_action), pk=self.kwargs["pk"])
+
+    def job_url(self):
+        return self.job_kind.detail_url(self.job.pk)
+
+
+class AssignView(JobMixin, TemplateView):
+    """The assignment page of one job: candidates with their conflict reasons, current assignees."""
+
+    template_name = "agencies/assign.html"
 
     def get_template_names(self):
         return [htmx_template(self.request, self.template_name, "agencies/partials/expert_candidates.html")]
 
     def get_context_data(self, **kwargs):
         q = self.request.GET.get("q", "").strip()
-        current = self.current()
-        agencies, experts = selectors.assignment_candidates(
+        job, kind = self.job, self.job_kind
+        experts = kind.experts(job)
+        department = kind.department(job)
+        agencies, candidates = selectors.assignment_candidates(
             user=self.request.user,
-            department=self.department(),
+            department=department,
             q=q,
-            assigned_agency_id=self.job.agency_id,
-            assigned_expert_ids=current["expert_ids"],
+            assigned_agency_id=job.agency_id,
+            assigned_expert_ids=[e["id"] for e in experts if e["id"]],
         )
         return super().get_context_data(
-            job=self.job,
-            kind=self.kind,
-            department=self.department(),
-            current=current,
+            job=job,
+            kind=kind.code,
+            department=department,
+            current={"agency": job.agency, "experts": experts},
+            withdraw_url=kind.url("unassign", job.pk),
             agencies=agencies,
-            experts=experts,
+            experts=candidates,
             q=q,
-            closed=self.closed(),
+            closed=kind.closed_message(job),
             job_url=self.job_url(),
             **kwargs,
         )
@@ -422,7 +424,12 @@ class AssignMixin(ActionRequiredMixin, TemplateView):
         form = AssignForm(request.POST, user=request.user)
         if form.is_valid():
             try:
-                self.assign(agency=form.cleaned_data["agency"], experts=list(form.cleaned_data["experts"]))
+                self.job_kind.assign(
+                    actor=request.user,
+                    job=self.job,
+                    agency=form.cleaned_data["agency"],
+                    experts=list(form.cleaned_data["experts"]),
+                )
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
@@ -431,98 +438,22 @@ class AssignMixin(ActionRequiredMixin, TemplateView):
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
-class AssignKeyEvaluationView(AssignMixin):
-    required_action = "evaluation.assign"
-    kind = "key"
+class UnassignView(JobMixin, View):
+    """POST: withdraw the agency (``agency=1``) and/or experts (``expert`` ids)."""
 
-    def job_queryset(self):
-        return KeyEvaluation.objects.restrict(self.request.user, "evaluation.assign").select_related(
-            "plan__fiscal_year", "fund", "department", "agency"
-        )
-
-    def department(self):
-        return self.job.department
-
-    def closed(self) -> str:
-        return "该重点评价已完成，委托记录不能再变更。" if self.job.status == KeyEvaluation.Status.COMPLETED else ""
-
-    def job_url(self):
-        return selectors.key_evaluation_url(self.job.pk)
-
-    def current(self) -> dict:
-        rows = selectors.key_evaluation_experts(self.job)
-        return {
-            "agency": self.job.agency,
-            "experts": [(row.expert, row.expert.pk, row.assigned_at) for row in rows],
-            "expert_ids": [row.expert_id for row in rows],
-        }
-
-    def assign(self, *, agency, experts):
-        services.key_evaluation_assign(actor=self.request.user, evaluation=self.job, agency=agency, experts=experts)
-
-
-class AssignAssessmentView(AssignMixin):
-    required_action = "assessment.review"
-    kind = "assessment"
-
-    def job_queryset(self):
-        return ExAnteAssessment.objects.restrict(self.request.user, "assessment.review").select_related(
-            "fund__department", "fund__fiscal_year", "agency"
-        )
-
-    def department(self):
-        return self.job.fund.department
-
-    def closed(self) -> str:
-        return (
-            "该事前绩效评估已完成，委托记录不能再变更。" if self.job.status == ExAnteAssessment.Status.COMPLETED else ""
-        )
-
-    def job_url(self):
-        return reverse("assessments:assessment_detail", args=[self.job.pk])
-
-    def current(self) -> dict:
-        rows = selectors.assessment_expert_profiles(self.job)
-        return {
-            "agency": self.job.agency,
-            "experts": [
-                (profile or opinion.expert.display_name, None, opinion.assigned_at) for opinion, profile in rows
-            ],
-            "expert_ids": [profile.pk for _, profile in rows if profile is not None],
-        }
-
-    def assign(self, *, agency, experts):
-        services.assessment_assign(actor=self.request.user, assessment=self.job, agency=agency, experts=experts)
-
-
-class UnassignKeyEvaluationView(AssignKeyEvaluationView):
     http_method_names = ["post"]
 
     def post(self, request, pk):
         expert_ids = [int(i) for i in request.POST.getlist("expert") if i.isdecimal()]
         experts = list(Expert.objects.restrict(request.user, "registry.view").filter(pk__in=expert_ids))
         try:
-            services.key_evaluation_unassign(
-                actor=request.user, evaluation=self.job, agency=request.POST.get("agency") == "1", experts=experts
+            self.job_kind.withdraw(
+                actor=request.user, job=self.job, agency=request.POST.get("agency") == "1", experts=experts
             )
             messages.success(request, "已撤销委托/指派，相关人员不再能查看该项目。")
         except ValidationError as exc:
             messages.error(request, "操作未成功：" + _errors(exc))
-        return redirect("agencies:assign_key_evaluation", pk=pk)
-
-
-class UnassignAssessmentView(AssignAssessmentView):
-    http_method_names = ["post"]
-
-    def post(self, request, pk):
-        from apps.assessments import services as assessment_services
-
-        try:
-            assessment_services.assessment_unassign_agency(actor=request.user, assessment=self.job)
-            messages.success(request, "已撤销对第三方机构的委托，机构人员不再能查看该评估。")
-        except ValidationError as exc:
-            messages.error(request, "操作未成功：" + _errors(exc))
-        return redirect("agencies:assign_assessment", pk=pk)
+        return redirect(self.job_kind.url("assign", pk))
 
 
 # --- what the signed-in agency staff member or expert is assigned to --------------------------------
@@ -569,22 +500,17 @@ class AppraisalDetailView(ActionRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         appraisal = get_object_or_404(selectors.appraisal_detail_queryset(self.request.user), pk=self.kwargs["pk"])
         job_url = None
-        if appraisal.key_evaluation_id:
-            job_url = selectors.key_evaluation_url(appraisal.key_evaluation_id)
-        elif appraisal.assessment_id:
-            job_url = reverse("assessments:assessment_detail", args=[appraisal.assessment_id])
+        for kind in jobs.JOB_KINDS:
+            if getattr(appraisal, f"{kind.code}_id"):
+                job_url = kind.detail_url(getattr(appraisal, f"{kind.code}_id"))
         return super().get_context_data(appraisal=appraisal, job_url=job_url, **kwargs)
 
 
-class AppraiseMixin(ActionRequiredMixin, TemplateView):
+class AppraiseView(JobMixin, TemplateView):
     """The appraisal form of one completed job, for the agency it was entrusted to."""
 
-    required_action = "appraisal.manage"
+    job_action = "appraisal.manage"
     template_name = "agencies/appraisal_form.html"
-
-    @cached_property
-    def job(self):
-        return get_object_or_404(self.job_queryset(), pk=self.kwargs["pk"])
 
     def get_context_data(self, **kwargs):
         problem = services.appraisal_problem(self.job)
@@ -602,7 +528,7 @@ class AppraiseMixin(ActionRequiredMixin, TemplateView):
         if form.is_valid() and self.job.agency_id is not None:
             try:
                 appraisal = services.appraisal_record(
-                    actor=request.user, agency=self.job.agency, **{self.job_kw: self.job}, **form.service_data()
+                    actor=request.user, agency=self.job.agency, **{self.job_kind.code: self.job}, **form.service_data()
                 )
             except ValidationError as exc:
                 add_service_errors(form, exc)
@@ -612,27 +538,3 @@ class AppraiseMixin(ActionRequiredMixin, TemplateView):
         elif self.job.agency_id is None:
             form.add_error(None, services.appraisal_problem(self.job))
         return self.render_to_response(self.get_context_data(form=form), status=400)
-
-
-class AppraiseKeyEvaluationView(AppraiseMixin):
-    job_kw = "key_evaluation"
-
-    def job_queryset(self):
-        return KeyEvaluation.objects.restrict(self.request.user, "appraisal.manage").select_related(
-            "plan__fiscal_year", "fund", "department", "agency"
-        )
-
-    def job_url(self):
-        return selectors.key_evaluation_url(self.job.pk)
-
-
-class AppraiseAssessmentView(AppraiseMixin):
-    job_kw = "assessment"
-
-    def job_queryset(self):
-        return ExAnteAssessment.objects.restrict(self.request.user, "appraisal.manage").select_related(
-            "fund__department", "agency"
-        )
-
-    def job_url(self):
-        return reverse("assessments:assessment_detail", args=[self.job.pk])

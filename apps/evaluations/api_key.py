@@ -50,6 +50,12 @@ class EvaluationPlanSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class PlanCloseSerializer(serializers.Serializer):
+    comment = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=500, help_text="办结说明（可不填）"
+    )
+
+
 class PlanCreateSerializer(serializers.Serializer):
     fiscal_year = serializers.PrimaryKeyRelatedField(
         queryset=FiscalYear.objects.all(), help_text="被评价项目的预算年度（次年开展评价）"
@@ -292,6 +298,16 @@ class EvaluationPlanViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Re
     def issue(self, request, pk=None):
         """下达计划 (draft → issued)."""
         plan = plans.plan_issue(actor=request.user, plan=self.get_object())
+        return self._reply(plan)
+
+    @extend_schema(request=PlanCloseSerializer, responses=EvaluationPlanSerializer)
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        """办结计划 (issued → closed) {comment}: only when every evaluation in it is completed."""
+        plan = self.get_object()
+        payload = PlanCloseSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        plan = plans.plan_close(actor=request.user, plan=plan, comment=payload.validated_data["comment"])
         return self._reply(plan)
 
     @extend_schema(responses=CoverageSerializer)

@@ -31,7 +31,6 @@ from openpyxl import Workbook
 from openpyxl.styles import Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.page import PageMargins
 
 from apps.core import audit, permissions
 from apps.core.excel import FormWriter
@@ -114,15 +113,6 @@ def _save(wb) -> tempfile.TemporaryFile:
     return file
 
 
-def _merge_runs(ws, keys: list, column: str, first: int) -> None:
-    start = 0
-    for i in range(1, len(keys) + 1):
-        if i == len(keys) or keys[i] != keys[start]:
-            if i - start > 1:
-                ws.merge_cells(f"{column}{first + start}:{column}{first + i - 1}")
-            start = i
-
-
 # --- one self-evaluation as the 绩效自评表 -----------------------------------------------------
 
 FORM_SHEET = "绩效自评表"
@@ -174,17 +164,14 @@ class _Form(FormWriter):
 
     def labelled(self, label: str, value, *, right: tuple[str, object] | None = None) -> None:
         """Label A:B, value C:H — or value C:D, label E:F, value G:H."""
-        r = self.row
-        self.put(f"A{r}:B{r}", label, font=BOLD, align=CENTER, fill=SHADE)
         if right is None:
-            self.put(f"C{r}:{LAST}{r}", value)
-            self.height(r, _lines(value, sum(WIDTHS[c] for c in "CDEFGH")))
+            self.fields(("A:B", label, f"C:{LAST}", value), lines=_lines(value, sum(WIDTHS[c] for c in "CDEFGH")))
         else:
-            self.put(f"C{r}:D{r}", value)
-            self.put(f"E{r}:F{r}", right[0], font=BOLD, align=CENTER, fill=SHADE)
-            self.put(f"G{r}:{LAST}{r}", right[1])
-            self.height(r, max(_lines(value, 38), _lines(right[1], 42)))
-        self.row += 1
+            self.fields(
+                ("A:B", label, "C:D", value),
+                ("E:F", right[0], f"G:{LAST}", right[1]),
+                lines=max(_lines(value, 38), _lines(right[1], 42)),
+            )
 
 
 def form_workbook(evaluation: SelfEvaluation, lines: list[SelfEvaluationLine], result, rules, adjustments) -> Workbook:
@@ -196,11 +183,7 @@ def form_workbook(evaluation: SelfEvaluation, lines: list[SelfEvaluationLine], r
     ws = wb.active
     ws.title = FORM_SHEET
     w = _Form(ws)
-    w.put(f"A1:{LAST}1", f"项目支出绩效自评表（{year}年度）", font=TITLE_FONT, align=CENTER)
-    ws.row_dimensions[1].height = 32
-    w.put("A2:E2", f"填报单位：{evaluation.organization.name}")
-    w.put(f"F2:{LAST}2", "金额单位：万元", align=RIGHT)
-    w.row = 3
+    w.header_block(f"项目支出绩效自评表（{year}年度）", evaluation.organization.name, unit_from="F")
     w.labelled("项目名称", fund.name)
     w.labelled("项目编码", fund.code, right=("自评状态", evaluation.get_status_display()))
     w.labelled("主管部门", fund.department.name, right=("实施单位", evaluation.organization.name))
@@ -246,11 +229,7 @@ def form_workbook(evaluation: SelfEvaluation, lines: list[SelfEvaluationLine], r
     w.row = r + 2
 
     # 绩效指标
-    header = w.row
-    for i, (label, _) in enumerate(TABLE_HEADERS, start=1):
-        w.put(f"{get_column_letter(i)}{header}", label, font=BOLD, align=CENTER, fill=SHADE)
-    w.height(header, 2)
-    w.row += 1
+    header = w.table_header([label for label, _ in TABLE_HEADERS], lines=2)
     first = w.row
     by_key = {item.key: item for item in result.lines}
     for line in lines:
@@ -281,8 +260,8 @@ def form_workbook(evaluation: SelfEvaluation, lines: list[SelfEvaluationLine], r
     if not lines:
         w.put(f"A{w.row}:{LAST}{w.row}", "无绩效指标", align=CENTER)
         w.row += 1
-    _merge_runs(ws, [line.indicator.level1 for line in lines], "A", first)
-    _merge_runs(ws, [(line.indicator.level1, line.indicator.level2) for line in lines], "B", first)
+    w.merge_runs([line.indicator.level1 for line in lines], "A", first)
+    w.merge_runs([(line.indicator.level1, line.indicator.level2) for line in lines], "B", first)
 
     # 总分 and 等级
     r = w.row
@@ -313,29 +292,13 @@ def form_workbook(evaluation: SelfEvaluation, lines: list[SelfEvaluationLine], r
             f"等级：{GRADE_LABELS.get(evaluation.adjusted_grade, '')}（财政调整）",
         )
     last = w.row - 1
-    for row_cells in ws.iter_rows(min_row=3, max_row=last, min_col=1, max_col=len(TABLE_HEADERS)):
-        for cell in row_cells:
-            cell.border = BORDER
     w.put(
         f"A{w.row}:{LAST}{w.row}",
         f"填报人：　　　　　　联系电话：　　　　　　导出日期：{cn_date(timezone.localdate())}",
     )
     w.height(w.row, 1)
-    _print_setup(ws, w.row, header)
+    w.finish(frame_from=3, last_row=last, header=header, print_to=w.row)
     return wb
-
-
-def _print_setup(ws, last: int, header: int) -> None:
-    ws.print_area = f"A1:{LAST}{last}"
-    ws.print_title_rows = f"{header}:{header}"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_margins = PageMargins(left=0.4, right=0.4, top=0.5, bottom=0.5)
-    ws.print_options.horizontalCentered = True
-    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
-    ws.sheet_view.showGridLines = False
 
 
 def self_form_filename(evaluation: SelfEvaluation, day: date | None = None) -> str:

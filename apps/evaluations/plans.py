@@ -5,7 +5,8 @@ The evaluator is the region's finance bureau (财政重点评价, ``plan.manage_
 department evaluating its own and its units' funds (部门评价, ``plan.manage_department``); one plan
 per evaluator and year. The plan's ``fiscal_year`` is the year whose funds are evaluated: key
 evaluations run in N+1 on year N's funds. Funds (and departments) are added while the plan is a
-draft; issuing it (下达) lets the evaluations start. Every write is audited.
+draft; issuing it (下达) lets the evaluations start; once every evaluation in it is completed the
+plan's owner closes it at year end (办结, ``plan_close``). Every write is audited.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Iterable
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from apps.core import audit, permissions
@@ -297,9 +298,29 @@ def _has_evaluations(plan: EvaluationPlan, actor) -> None:
         raise ValidationError("评价计划中还没有评价对象，不能下达。")
 
 
+def open_evaluations_message(plan: EvaluationPlan) -> str:
+    """Why ``plan`` cannot be closed yet ('' when every evaluation in it is completed)."""
+    open_ = plan.evaluations.exclude(status=KeyEvaluation.Status.COMPLETED).order_by()
+    counts = dict(open_.values("status").annotate(n=Count("pk")).values_list("status", "n"))
+    if not counts:
+        return ""
+    labels = dict(KeyEvaluation.Status.choices)
+    detail = "，".join(f"{labels[s]} {counts[s]} 项" for s in KeyEvaluation.Status.values if s in counts)
+    return f"评价计划中还有 {sum(counts.values())} 项评价尚未完成（{detail}），全部完成后才能办结计划。"
+
+
+def _all_completed(plan: EvaluationPlan, actor) -> None:
+    message = open_evaluations_message(plan)
+    if message:
+        raise ValidationError(message)
+
+
 PLAN_FLOWS = {
     kind: Workflow(
-        [Transition("issue", frozenset({PS.DRAFT}), PS.ISSUED, manage_action(kind), "下达计划", _has_evaluations)]
+        [
+            Transition("issue", frozenset({PS.DRAFT}), PS.ISSUED, manage_action(kind), "下达计划", _has_evaluations),
+            Transition("close", frozenset({PS.ISSUED}), PS.CLOSED, manage_action(kind), "办结计划", _all_completed),
+        ]
     )
     for kind in PK.values
 }
@@ -308,3 +329,12 @@ PLAN_FLOWS = {
 def plan_issue(*, actor, plan: EvaluationPlan) -> EvaluationPlan:
     """Draft → issued: the evaluations can start; the list of funds is fixed from now on."""
     return PLAN_FLOWS[plan.kind].apply(plan, name="issue", actor=actor, fields={"issued_at": timezone.now()})
+
+
+def plan_close(*, actor, plan: EvaluationPlan, comment: str = "") -> EvaluationPlan:
+    """Issued → closed (年终办结): only once every evaluation in the plan is completed; the
+    refusal names how many are not (by status). Audited as a transition with ``comment``."""
+    comment = (comment or "").strip()
+    if len(comment) > 500:
+        raise ValidationError({"comment": "办结说明不能超过 500 个字。"})
+    return PLAN_FLOWS[plan.kind].apply(plan, name="close", actor=actor, comment=comment or "年终办结")

@@ -16,6 +16,7 @@ urlpatterns = [
         name="plan_remove_evaluation",
     ),
     path("plans/<int:pk>/issue/", views.PlanIssueView.as_view(), name="plan_issue"),
+    path("plans/<int:pk>/close/", views.PlanCloseView.as_view(), name="plan_close"),
     path("key/", views.KeyListView.as_view(), name="key_list"),
     path("key/<int:pk>/", views.KeyDetailView.as_view(), name="key_detail"),
     path("key/<int:pk>/save/", views.KeySaveView.as_view(), name="key_save"),

@@ -124,6 +124,8 @@ class PlanDetailView(PlanMixin, TemplateView):
             "department_evaluations": [e for e in evaluations if not e.fund_id],
             "may_manage": may_manage,
             "editable": may_manage and plan.status == EvaluationPlan.Status.DRAFT,
+            "closable": may_manage and plan.status == EvaluationPlan.Status.ISSUED,
+            "open_count": sum(1 for e in evaluations if e.status != KS.COMPLETED),
             "history": _history(plan, dict(EvaluationPlan.Status.choices)),
         }
         if context["editable"]:
@@ -224,6 +226,21 @@ class PlanIssueView(PlanMixin, View):
             messages.error(request, "未能下达：" + "；".join(exc.messages))
         else:
             messages.success(request, "评价计划已下达，各项评价可以开始。")
+        return redirect(self.detail_url())
+
+
+class PlanCloseView(PlanMixin, View):
+    """POST: 办结计划 (issued → closed) by the plan's owner once every evaluation is completed."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, pk):
+        try:
+            plans.plan_close(actor=request.user, plan=self.plan, comment=request.POST.get("comment", ""))
+        except ValidationError as exc:
+            messages.error(request, "未能办结：" + "；".join(exc.messages))
+        else:
+            messages.success(request, "评价计划已办结。")
         return redirect(self.detail_url())
 
 

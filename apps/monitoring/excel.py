@@ -29,7 +29,6 @@ from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.page import PageMargins
 
 from apps.core import audit, permissions
 from apps.core.excel import FormWriter
@@ -38,14 +37,12 @@ from apps.indicators.framework import Comparison, Level1, Level2
 from apps.targets import excel as target_excel
 from apps.targets.excel import (
     BOLD,
-    BORDER,
     CENTER,
     FONT,
     LEFT,
     MSG_BAD_CONTENT,
     MSG_NO_FILE,
     MSG_NOT_XLSX,
-    RIGHT,
     SHADE,
     TITLE_FONT,
     WAN_FORMAT,
@@ -462,19 +459,16 @@ class _Sheet(FormWriter):
 
     def pair(self, left: tuple[str, object], right: tuple[str, object] | None = None, *, formats=(None, None)):
         """Label A:B, value C:E, label F:G, value H:I (or one value over C:I)."""
-        r = self.row
-        self.put(f"A{r}:B{r}", left[0], font=BOLD, align=CENTER, fill=SHADE)
         if right is None:
-            self.put(f"C{r}:{LAST}{r}", left[1], number_format=formats[0])
-            self.height(r, _lines(left[1], sum(WIDTHS[c] for c in "CDEFGHI")))
+            lines = _lines(left[1], sum(WIDTHS[c] for c in "CDEFGHI"))
+            self.fields(("A:B", left[0], f"C:{LAST}", left[1]), lines=lines, formats=formats)
         else:
-            number = not isinstance(left[1], str)
-            self.put(f"C{r}:E{r}", left[1], align=RIGHT if number else LEFT, number_format=formats[0])
-            self.put(f"F{r}:G{r}", right[0], font=BOLD, align=CENTER, fill=SHADE)
-            number = not isinstance(right[1], str)
-            self.put(f"H{r}:I{r}", right[1], align=RIGHT if number else LEFT, number_format=formats[1])
-            self.height(r, max(_lines(left[1], 42), _lines(right[1], 46)))
-        self.row += 1
+            self.fields(
+                ("A:B", left[0], "C:E", left[1]),
+                ("F:G", right[0], f"H:{LAST}", right[1]),
+                lines=max(_lines(left[1], 42), _lines(right[1], 46)),
+                formats=formats,
+            )
 
 
 def _target_text(ind) -> str:
@@ -487,15 +481,6 @@ def _value_text(value: Decimal | None, unit: str) -> str:
     return "" if value is None else f"{_num(value)}{unit}"
 
 
-def _merge_runs(ws, keys: list, column: str, first: int) -> None:
-    start = 0
-    for i in range(1, len(keys) + 1):
-        if i == len(keys) or keys[i] != keys[start]:
-            if i - start > 1:
-                ws.merge_cells(f"{column}{first + start}:{column}{first + i - 1}")
-            start = i
-
-
 def report_workbook(report: MonitoringReport, progress: list[IndicatorProgress]) -> Workbook:
     """The form of one report (``fund__department``, ``organization`` and ``round`` selected;
     ``progress`` with ``indicator`` selected, in indicator order)."""
@@ -504,11 +489,7 @@ def report_workbook(report: MonitoringReport, progress: list[IndicatorProgress])
     ws = wb.active
     ws.title = REPORT_SHEET
     w = _Sheet(ws)
-    w.put(f"A1:{LAST}1", f"（{round_.fiscal_year_id}年度）项目支出绩效运行监控表", font=TITLE_FONT, align=CENTER)
-    ws.row_dimensions[1].height = 32
-    w.put("A2:F2", f"填报单位：{report.organization.name}")
-    w.put(f"G2:{LAST}2", "金额单位：万元", align=RIGHT)
-    w.row = 3
+    w.header_block(f"（{round_.fiscal_year_id}年度）项目支出绩效运行监控表", report.organization.name, unit_from="G")
     fund = report.fund
     executed = executed_of(report)
     rate = rules.execution_rate(executed, report.budget_amount)
@@ -531,11 +512,7 @@ def report_workbook(report: MonitoringReport, progress: list[IndicatorProgress])
     w.put(f"A{w.row}:{LAST}{w.row}", "绩效指标完成情况", font=BOLD)
     w.height(w.row, 1)
     w.row += 1
-    header = w.row
-    for i, (label, _) in enumerate(TABLE_HEADERS, start=1):
-        w.put(f"{get_column_letter(i)}{header}", label, font=BOLD, align=CENTER, fill=SHADE)
-    w.height(header, 1)
-    w.row += 1
+    header = w.table_header([label for label, _ in TABLE_HEADERS], lines=1)
     first = w.row
     for p in progress:
         ind, r = p.indicator, w.row
@@ -561,22 +538,9 @@ def report_workbook(report: MonitoringReport, progress: list[IndicatorProgress])
         w.put(f"A{w.row}:{LAST}{w.row}", "无绩效指标", align=CENTER)
         w.row += 1
     indicators = [p.indicator for p in progress]
-    _merge_runs(ws, [i.level1 for i in indicators], "A", first)
-    _merge_runs(ws, [(i.level1, i.level2) for i in indicators], "B", first)
-    last = w.row - 1
-    for row in ws.iter_rows(min_row=3, max_row=last, min_col=1, max_col=len(TABLE_HEADERS)):
-        for cell in row:
-            cell.border = BORDER
-    ws.print_area = f"A1:{LAST}{last}"
-    ws.print_title_rows = f"{header}:{header}"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE
-    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_margins = PageMargins(left=0.4, right=0.4, top=0.5, bottom=0.5)
-    ws.print_options.horizontalCentered = True
-    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
-    ws.sheet_view.showGridLines = False
+    w.merge_runs([i.level1 for i in indicators], "A", first)
+    w.merge_runs([(i.level1, i.level2) for i in indicators], "B", first)
+    w.finish(frame_from=3, last_row=w.row - 1, header=header)
     return wb
 
 
