@@ -53,8 +53,12 @@ class SpecialFundSerializer(serializers.ModelSerializer):
 
 
 class ArrangeSerializer(serializers.Serializer):
+    """Amount in 元 (default: the linkage's suggested amount); ``reason`` is required when the amount
+    departs from the suggestion (``GET /api/v1/linkage/suggestions/?fund=<id>``)."""
+
     amount = serializers.DecimalField(max_digits=18, decimal_places=2, required=False, min_value=Decimal("0"))
     comment = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
 class FundCommentSerializer(serializers.Serializer):
@@ -103,7 +107,7 @@ class SpecialFundViewSet(
 
     @action(detail=True, methods=["post"], serializer_class=ArrangeSerializer)
     def arrange(self, request, pk=None):
-        """安排预算 (default amount: the requested total)."""
+        """安排预算 (default amount: the linkage's suggested amount; a departure needs ``reason``)."""
         payload = ArrangeSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         fund = services.fund_arrange(actor=request.user, fund=self.get_object(), **payload.validated_data)

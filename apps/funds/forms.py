@@ -117,6 +117,12 @@ TransferFormSet = forms.formset_factory(TransferForm, extra=2, max_num=10)
 class ArrangeForm(StyledFormMixin, forms.Form):
     amount_wan = forms.DecimalField(label="安排金额（万元）", min_value=0, max_digits=16, decimal_places=4)
     comment = forms.CharField(label="安排说明", required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(
+        label="偏离建议的理由",
+        required=False,
+        help_text="安排金额与挂钩建议金额不一致时必填",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
 
 class DeclineForm(StyledFormMixin, forms.Form):

@@ -122,7 +122,11 @@ class SpecialFund(models.Model):
                 violation_error_message="实施期起始年不能晚于截止年。",
             ),
         ]
-        indexes = [models.Index(fields=["fiscal_year", "region", "request_status"])]
+        indexes = [
+            models.Index(fields=["fiscal_year", "region", "request_status"]),
+            # The few 涉密 funds, looked up by every public page (Disclosure.objects.public()).
+            models.Index(fields=["id"], condition=models.Q(is_classified=True), name="fund_classified_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"

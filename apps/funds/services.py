@@ -168,18 +168,30 @@ def fund_submit(*, actor, fund: SpecialFund) -> SpecialFund:
     return FUND_FLOW.apply(fund, name="submit", actor=actor)
 
 
-def fund_arrange(*, actor, fund: SpecialFund, amount: Decimal | None = None, comment: str = "") -> SpecialFund:
-    """安排: finance arranges the budget (default: the requested amount)."""
-    amount = fund.total_amount if amount is None else Decimal(amount)
-    if amount < 0:
-        raise ValidationError({"arranged_amount": "安排金额不能为负数。"})
-    return FUND_FLOW.apply(
-        fund,
-        name="arrange",
-        actor=actor,
-        comment=comment,
-        fields={"arranged_amount": amount, "arrangement_comment": comment},
-    )
+def fund_arrange(
+    *, actor, fund: SpecialFund, amount: Decimal | None = None, comment: str = "", reason: str = ""
+) -> SpecialFund:
+    """安排: finance arranges the budget (default: the linkage's suggested amount).
+
+    In the same transaction a ``BudgetDecision`` snapshot records the last grade, the suggestion and
+    the suggested amount (``apps.results.selectors_linkage``); an amount that departs from the
+    suggestion needs ``reason`` (偏离建议的理由), else nothing changes."""
+    from apps.results import selectors_linkage, services_linkage
+
+    with transaction.atomic():
+        linkage = selectors_linkage.linkage_of(fund)
+        amount = linkage.suggested if amount is None else Decimal(amount)
+        if not amount.is_finite() or amount < 0:
+            raise ValidationError({"arranged_amount": "安排金额不能为负数。"})
+        fund = FUND_FLOW.apply(
+            fund,
+            name="arrange",
+            actor=actor,
+            comment=comment,
+            fields={"arranged_amount": amount, "arrangement_comment": comment},
+        )
+        services_linkage.decision_record(actor=actor, fund=fund, linkage=linkage, amount=amount, reason=reason)
+    return fund
 
 
 def fund_decline(*, actor, fund: SpecialFund, comment: str) -> SpecialFund:

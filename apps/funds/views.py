@@ -56,6 +56,14 @@ class FundMixin(ActionRequiredMixin):
 class FundDetailView(FundMixin, TemplateView):
     template_name = "funds/fund_detail.html"
 
+    def suggested_amount(self, fund) -> Decimal:
+        """The arrange form starts at the linkage's suggested amount (only read when it is shown)."""
+        if fund.request_status != SpecialFund.RequestStatus.SUBMITTED:
+            return fund.total_amount
+        from apps.results.selectors_linkage import cached_linkage
+
+        return cached_linkage(fund).suggested
+
     def get_context_data(self, **kwargs):
         from apps.assessments.selectors import assessments_for_fund
         from apps.evaluations.models import KeyEvaluation, SelfEvaluation
@@ -75,7 +83,7 @@ class FundDetailView(FundMixin, TemplateView):
             needs_assessment=gate.needs_assessment(fund),
             submit_blockers=gate.submit_blockers(fund),
             arrange_blockers=gate.arrange_blockers(fund),
-            arrange_form=ArrangeForm(initial={"amount_wan": fund.total_amount / WAN}),
+            arrange_form=ArrangeForm(initial={"amount_wan": self.suggested_amount(fund) / WAN}),
             decline_form=DeclineForm(),
             tab=self.request.GET.get("tab", "info"),
             monitoring_reports=MonitoringReport.objects.restrict(user, "monitoring.view")
@@ -172,7 +180,11 @@ class FundTransitionView(FundMixin, View):
                     raise ValidationError("安排金额格式不正确，请填写不小于 0 的数字（万元）。")
                 amount = (form.cleaned_data["amount_wan"] * WAN).quantize(Decimal("0.01"))
                 services.fund_arrange(
-                    actor=request.user, fund=fund, amount=amount, comment=form.cleaned_data["comment"]
+                    actor=request.user,
+                    fund=fund,
+                    amount=amount,
+                    comment=form.cleaned_data["comment"],
+                    reason=form.cleaned_data["reason"],
                 )
                 messages.success(request, "已安排预算。")
             else:
