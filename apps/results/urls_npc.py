@@ -1,3 +1,9 @@
-"""Pages of npc (stub, filled in by the part's author)."""
+"""Pages of 报人大 (mounted under /results/, namespace ``results``)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import views_npc as views
+
+urlpatterns = [
+    path("npc/", views.NpcExportView.as_view(), name="npc_export"),
+]
