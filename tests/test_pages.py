@@ -77,8 +77,8 @@ def test_home_page_runs_a_constant_number_of_queries(world, login):
             filed_target(world, make_fund(world, year, code=f"H-{next(counter)}"))
 
     grow()
-    # 12: one query per to-do kind (targets, monitoring, self-evaluation, key evaluation …)
-    assert_constant_queries(lambda: client.get(reverse("core:home")), grow, 12)
+    # 13: one query per to-do kind (targets, monitoring, self-evaluation, key evaluation, rectification …)
+    assert_constant_queries(lambda: client.get(reverse("core:home")), grow, 13)
     assert "填报/修改：H-" in client.get(reverse("core:home")).content.decode()
 
 

@@ -1,5 +1,302 @@
-"""API of rectification under /api/v1/ (stub, filled in by the part's author)."""
+"""整改 API under /api/v1/: list and retrieve (scoped, filtered), create (one item; or all shortfalls
+of a self-evaluation; or the problems of a key evaluation), and the steps save / submit / accept /
+reopen. Thin: rows from ``restrict`` (an out-of-scope id is 404, a role without the action 403),
+every write through ``services_rectification`` with the pages' Chinese messages (400 by field)."""
 
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
+from rest_framework.viewsets import GenericViewSet
+
+from apps.core import permissions
+from apps.core.api import ScopedViewSetMixin
+from apps.evaluations.models import KeyEvaluation, SelfEvaluation
+from apps.funds.models import SpecialFund
+from apps.monitoring.models import KeyMonitoring
+from apps.orgs.models import Organization
+
+from . import selectors_rectification as selectors
+from . import services_rectification as services
+from .models import Rectification
 
 router = SimpleRouter()
+Source = Rectification.Source
+
+
+class RectificationSerializer(serializers.ModelSerializer):
+    source = serializers.CharField(
+        read_only=True,
+        help_text="self_evaluation 单位自评 | key_evaluation 重点评价 | monitoring 绩效监控 | audit 审计发现",
+    )
+    status = serializers.CharField(
+        read_only=True, help_text="pending 待整改 | in_progress 整改中 | verifying 待核实 | done 已完成"
+    )
+    source_display = serializers.CharField(source="get_source_display", read_only=True)
+    status_display = serializers.CharField(
+        source="status_label", read_only=True, help_text="待整改 | 整改中 | 待核实 | 已完成；逾期取代待整改/整改中"
+    )
+    is_overdue = serializers.BooleanField(read_only=True, help_text="未完成且已过整改期限")
+    organization_name = serializers.CharField(source="organization.name", read_only=True)
+    fund_code = serializers.CharField(source="fund.code", read_only=True, default=None)
+    fund_name = serializers.CharField(source="fund.name", read_only=True, default=None)
+
+    class Meta:
+        model = Rectification
+        fields = [
+            "id", "source", "source_display", "source_reference", "self_evaluation", "key_evaluation",
+            "key_monitoring", "fund", "fund_code", "fund_name", "organization", "organization_name", "fiscal_year",
+            "problem", "requirement", "deadline", "measures", "progress_note", "status", "status_display",
+            "is_overdue", "submitted_at", "completed_on", "verified_by", "verified_at", "verification_comment",
+            "reopen_count", "created_by", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class RectificationDetailSerializer(RectificationSerializer):
+    available_steps = serializers.SerializerMethodField(
+        help_text="当前用户现在可执行的操作：start/submit/accept/reopen"
+    )
+
+    class Meta(RectificationSerializer.Meta):
+        fields = [*RectificationSerializer.Meta.fields, "available_steps"]
+        read_only_fields = fields
+
+    def get_available_steps(self, obj) -> list[str]:
+        return services.available_steps(obj, self.context["request"].user)
+
+
+class RectificationCreateSerializer(serializers.Serializer):
+    source = serializers.ChoiceField(choices=Source.choices, default=Source.AUDIT)
+    self_evaluation = serializers.IntegerField(required=False, allow_null=True, help_text="来源单位自评 id")
+    key_evaluation = serializers.IntegerField(required=False, allow_null=True, help_text="来源重点评价 id")
+    key_monitoring = serializers.IntegerField(required=False, allow_null=True, help_text="来源重点监控 id")
+    organization = serializers.IntegerField(
+        required=False, allow_null=True, help_text="整改责任单位 id（无来源记录时）"
+    )
+    fund = serializers.IntegerField(required=False, allow_null=True, help_text="专项资金 id（可选）")
+    fiscal_year = serializers.IntegerField(required=False, allow_null=True)
+    source_reference = serializers.CharField(required=False, allow_blank=True, default="")
+    problem = serializers.CharField(allow_blank=True)
+    requirement = serializers.CharField(required=False, allow_blank=True, default="")
+    deadline = serializers.DateField(required=False, allow_null=True)
+
+
+class RectificationFromSelfEvaluationSerializer(serializers.Serializer):
+    self_evaluation = serializers.IntegerField()
+    deadline = serializers.DateField(required=False, allow_null=True)
+    requirement = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class RectificationFromKeyEvaluationSerializer(serializers.Serializer):
+    key_evaluation = serializers.IntegerField()
+    problems = serializers.ListField(
+        child=serializers.CharField(allow_blank=True),
+        required=False,
+        help_text="每项一个问题；省略时按“主要问题”逐条拆分",
+    )
+    deadline = serializers.DateField(required=False, allow_null=True)
+    requirement = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class RectificationSaveSerializer(serializers.Serializer):
+    measures = serializers.CharField(required=False, allow_blank=True, default="")
+    progress_note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class RectificationCommentSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class RectificationReopenSerializer(RectificationCommentSerializer):
+    deadline = serializers.DateField(required=False, allow_null=True, help_text="新的整改期限（可选）")
+
+
+class RectificationFilter(django_filters.FilterSet):
+    fiscal_year = django_filters.NumberFilter(field_name="fiscal_year", label="年度")
+    status = django_filters.ChoiceFilter(
+        choices=[*Rectification.Status.choices, (selectors.OVERDUE, "逾期")], method="filter_status", label="状态"
+    )
+    source = django_filters.ChoiceFilter(choices=Source.choices, label="问题来源")
+    department = django_filters.NumberFilter(method="filter_department", label="主管部门 id（含下属单位）")
+    q = django_filters.CharFilter(method="filter_q", label="项目名称、编码或问题")
+
+    class Meta:
+        model = Rectification
+        fields = ["organization", "fund", "self_evaluation", "key_evaluation", "key_monitoring"]
+
+    def filter_status(self, queryset, name, value):
+        if value == selectors.OVERDUE:
+            return queryset.filter(selectors.overdue_q())
+        return queryset.filter(status=value)
+
+    def filter_department(self, queryset, name, value):
+        return queryset.filter(Q(organization_id=value) | Q(organization__parent_id=value))
+
+    def filter_q(self, queryset, name, value):
+        return queryset.filter(
+            Q(fund__name__icontains=value) | Q(fund__code__icontains=value) | Q(problem__icontains=value)
+        )
+
+
+def _find(queryset, pk, field: str, label: str):
+    if pk in (None, ""):
+        return None
+    obj = queryset.filter(pk=pk).first()
+    if obj is None:
+        raise exceptions.ValidationError({field: [f"找不到该{label}，或您无权查看。"]})
+    return obj
+
+
+class RectificationViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet):
+    """整改事项 in scope; writes call the pages' services."""
+
+    queryset = Rectification.objects.all()
+    serializer_class = RectificationSerializer
+    scope_action = "rectification.view"
+    filterset_class = RectificationFilter
+    ordering_fields = ["deadline", "created_at", "updated_at"]
+
+    def optimize(self, queryset):
+        return queryset.select_related("organization", "fund").order_by("deadline", "id")
+
+    def _detail(self, item, code=status.HTTP_200_OK) -> Response:
+        item = self.get_queryset().get(pk=item.pk)
+        return Response(RectificationDetailSerializer(item, context=self.get_serializer_context()).data, status=code)
+
+    @extend_schema(responses=RectificationDetailSerializer)
+    def retrieve(self, request, *args, **kwargs):
+        return self._detail(self.get_object())
+
+    def _may_create(self) -> None:
+        if not permissions.has_action(self.request.user, "rectification.create"):
+            raise exceptions.PermissionDenied("您的角色无权下达整改事项。")
+
+    @extend_schema(request=RectificationCreateSerializer, responses={201: RectificationDetailSerializer})
+    def create(self, request):
+        """下达整改 (finance of the unit's region): one item, from a record or by hand (审计发现)."""
+        self._may_create()
+        payload = RectificationCreateSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = dict(payload.validated_data)
+        user = request.user
+        source = data.pop("source")
+        record = None
+        if source == Source.SELF_EVALUATION:
+            record = _find(SelfEvaluation.objects.restrict(user, "selfeval.view"), data.get("self_evaluation"),
+                           "self_evaluation", "单位自评")  # fmt: skip
+        elif source == Source.KEY_EVALUATION:
+            record = _find(KeyEvaluation.objects.restrict(user, "evaluation.view"), data.get("key_evaluation"),
+                           "key_evaluation", "重点评价")  # fmt: skip
+        elif source == Source.MONITORING and data.get("key_monitoring"):
+            record = _find(KeyMonitoring.objects.restrict(user, "monitoring.key"), data.get("key_monitoring"),
+                           "key_monitoring", "重点监控项目")  # fmt: skip
+        organization = _find(
+            Organization.objects.restrict(user, "org.view"), data.get("organization"), "organization", "单位"
+        )
+        fund = _find(SpecialFund.objects.restrict(user, "fund.view"), data.get("fund"), "fund", "专项资金")
+        item = services.rectification_create(
+            actor=user,
+            source=source,
+            record=record,
+            organization=organization,
+            fund=fund,
+            fiscal_year=data.get("fiscal_year"),
+            source_reference=data["source_reference"],
+            problem=data["problem"],
+            requirement=data["requirement"],
+            deadline=data.get("deadline"),
+        )
+        return self._detail(item, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=RectificationFromSelfEvaluationSerializer, responses={201: RectificationSerializer(many=True)}
+    )
+    @action(detail=False, methods=["post"], url_path="from-self-evaluation")
+    def from_self_evaluation(self, request):
+        """One item per shortfall of a finance-confirmed self-evaluation (lines already raised are skipped)."""
+        self._may_create()
+        payload = RectificationFromSelfEvaluationSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        evaluation = _find(SelfEvaluation.objects.restrict(request.user, "selfeval.view"), data["self_evaluation"],
+                           "self_evaluation", "单位自评")  # fmt: skip
+        made = services.rectifications_from_self_evaluation(
+            actor=request.user, evaluation=evaluation, deadline=data.get("deadline"), requirement=data["requirement"]
+        )
+        return Response(RectificationSerializer(made, many=True).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=RectificationFromKeyEvaluationSerializer, responses={201: RectificationSerializer(many=True)}
+    )
+    @action(detail=False, methods=["post"], url_path="from-key-evaluation")
+    def from_key_evaluation(self, request):
+        """One item per problem of a completed key evaluation (default: its findings, split per line)."""
+        self._may_create()
+        payload = RectificationFromKeyEvaluationSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        evaluation = _find(KeyEvaluation.objects.restrict(request.user, "evaluation.view"), data["key_evaluation"],
+                           "key_evaluation", "重点评价")  # fmt: skip
+        problems = data.get("problems")
+        if problems is None:
+            problems = services.split_findings(evaluation.findings)
+        made = services.rectifications_from_key_evaluation(
+            actor=request.user,
+            evaluation=evaluation,
+            problems=problems,
+            deadline=data.get("deadline"),
+            requirement=data["requirement"],
+        )
+        return Response(RectificationSerializer(made, many=True).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=RectificationSaveSerializer, responses=RectificationDetailSerializer)
+    @action(detail=True, methods=["post"], url_path="save")
+    def save_progress(self, request, pk=None):
+        """保存整改措施与整改情况 (the responsible unit; the first save starts the rectification)."""
+        payload = RectificationSaveSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        item = services.rectification_save(actor=request.user, item=self.get_object(), **payload.validated_data)
+        return self._detail(item)
+
+    @extend_schema(request=RectificationCommentSerializer, responses=RectificationDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        """报送核实: measures, progress note and at least one evidence file required."""
+        payload = RectificationCommentSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        item = services.rectification_submit(
+            actor=request.user, item=self.get_object(), comment=payload.validated_data["comment"]
+        )
+        return self._detail(item)
+
+    @extend_schema(request=RectificationCommentSerializer, responses=RectificationDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        """核实通过 → 已完成 (finance; comment optional)."""
+        payload = RectificationCommentSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        item = services.rectification_accept(
+            actor=request.user, item=self.get_object(), comment=payload.validated_data["comment"]
+        )
+        return self._detail(item)
+
+    @extend_schema(request=RectificationReopenSerializer, responses=RectificationDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, pk=None):
+        """重新整改 → 整改中 (finance; comment required; optionally a new deadline)."""
+        payload = RectificationReopenSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        item = services.rectification_reopen(
+            actor=request.user, item=self.get_object(), comment=data["comment"], deadline=data.get("deadline")
+        )
+        return self._detail(item)
+
+
+router.register("rectifications", RectificationViewSet, basename="rectification")

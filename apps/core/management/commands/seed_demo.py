@@ -19,6 +19,9 @@ from apps.evaluations.demo_key import seed_key_evaluations
 from apps.evaluations.demo_self import seed_self_evaluations
 from apps.monitoring.demo import seed_monitoring
 from apps.orgs.models import FiscalYear, Organization, Region, WorkCalendar, WorkStep
+from apps.results.demo_disclosure import seed_disclosures
+from apps.results.demo_linkage import seed_linkage
+from apps.results.demo_rectification import seed_rectifications
 from apps.targets.demo import seed_targets
 
 K = Organization.Kind
@@ -139,6 +142,10 @@ class Command(BaseCommand):
         self.created += seed_agencies()
         self.created += seed_self_evaluations(2025)
         self.created += seed_key_evaluations(2025)
+        # 结果应用: rectification of the 2025 results, 2027 requests linked to the grades, disclosure.
+        self.created += seed_rectifications()
+        self.created += seed_linkage()
+        self.created += seed_disclosures()
         return self.created
 
     def org(self, code, name, kind, region, parent=None, short_name="") -> Organization:
