@@ -52,6 +52,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_monitoring.py
 	$(BIN)/python bench/bench_monitoring_import.py
 	$(BIN)/python bench/bench_evaluations.py
+	$(BIN)/python bench/bench_npc.py
+	$(BIN)/python bench/bench_dashboard.py
+	$(BIN)/python bench/bench_public.py
 
 # Background work without Docker (needs REDIS_URL): one terminal each.
 worker: $(STAMP)

@@ -28,7 +28,7 @@ MENU: list[NavItem] = [
     NavItem("我的评价任务", "agencies:my_assignments", "assignment.mine", "briefcase"),
     NavItem("计分规则", "evaluations:rules", "selfeval.manage", "sliders"),
     NavItem("机构与专家库", "agencies:agency_list", "registry.view", "building"),
-    NavItem("整改事项", "results:rectification_list", "rectification.view", "tools"),
+    NavItem("整改管理", "results:rectification_list", "rectification.view", "tools"),
     NavItem("预算安排", "results:linkage_arrange", "fund.arrange", "cash-stack"),
     NavItem("预算挂钩", "results:linkage_report", "linkage.view", "link-45deg"),
     NavItem("信息公开", "results:disclosure_list", "disclosure.view", "megaphone"),

@@ -24,6 +24,10 @@ from apps.evaluations.scale import seed_scale_self_evaluations
 from apps.indicators.scale import seed_scale_indicators
 from apps.monitoring.scale import seed_scale_reports
 from apps.orgs.models import Organization, Region
+from apps.results.scale_disclosure import seed_scale_disclosures
+from apps.results.scale_linkage import seed_linkage_scale
+from apps.results.scale_npc import seed_scale_npc
+from apps.results.scale_rectification import seed_scale_rectifications
 from apps.targets.scale import seed_scale_funds
 
 K = Organization.Kind
@@ -72,6 +76,13 @@ class Command(BaseCommand):
             seed_scale_funds(funds_per_region=funds, stdout=self.stdout)
             self.stdout.write(f"监控任务：新建 {seed_scale_reports()} 份监控报告。")
             seed_scale_self_evaluations(stdout=self.stdout)
+            # 结果应用: completed key evaluations and department targets (NPC workbook), rectification
+            # items, budget decisions for the arranged funds, public disclosures.
+            seed_scale_npc(stdout=self.stdout)
+            seed_scale_rectifications(stdout=self.stdout)
+            made = seed_linkage_scale(log=lambda message: self.stdout.write(str(message)))
+            self.stdout.write(f"预算挂钩：新建 {made} 条预算安排记录。")
+            seed_scale_disclosures(stdout=self.stdout)
         elapsed = time.perf_counter() - started
         self.stdout.write(self.style.SUCCESS(f"规模数据就绪，用时 {elapsed:.1f} 秒。"))
 
