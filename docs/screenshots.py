@@ -32,6 +32,18 @@ SHOTS = [
     ("edu_approver", "/funds/ -> #funds a", "fund-detail"),
     ("perf_admin", "/monitoring/warnings/", "monitoring-warnings"),
     ("perf_admin", "/monitoring/key/", "monitoring-key"),
+    ("perf_admin", "/evaluations/self/?year=2025", "selfeval-list"),
+    ("perf_admin", "/evaluations/plans/?year=2025 -> #plans a", "plan-coverage"),
+    ("perf_admin", "/results/rectifications/", "rectification-list"),
+    ("perf_admin", "/results/linkage/arrange/?year=2027", "linkage-arrange"),
+    ("perf_admin", "/results/linkage/report/?year=2027", "linkage-report"),
+    ("perf_admin", "/results/disclosures/", "disclosure-list"),
+    ("npc_liaison", "/results/npc/", "npc-export"),
+    ("perf_admin", "/results/dashboard/?year=2025", "dashboard-finance"),
+    ("perf_admin", "/results/dashboard/compare/?year=2025", "dashboard-compare"),
+    ("edu_approver", "/results/dashboard/?year=2025", "dashboard-department"),
+    (None, "/public/", "public-list"),  # None: an anonymous visitor
+    (None, "/public/?kind=key_evaluation -> #public-results a", "public-detail"),
 ]
 
 
@@ -44,11 +56,12 @@ def main() -> None:
         login_page.screenshot(path=str(OUT / "login.png"))
         for username, path, name in SHOTS:
             page = browser.new_page(viewport={"width": 1280, "height": 720}, locale="zh-CN")
-            page.goto(f"{BASE}/accounts/login/")
-            page.fill("#id_username", username)
-            page.fill("#id_password", PASSWORD)
-            page.click("#login-button")
-            page.wait_for_selector("#main-nav")
+            if username is not None:
+                page.goto(f"{BASE}/accounts/login/")
+                page.fill("#id_username", username)
+                page.fill("#id_password", PASSWORD)
+                page.click("#login-button")
+                page.wait_for_selector("#main-nav")
             path, *follow = path.split(" -> ")
             page.goto(f"{BASE}{path}")
             for hop in follow:

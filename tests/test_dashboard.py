@@ -204,6 +204,56 @@ def test_overdue_rectifications_per_department(world, data):
     ]
 
 
+def test_overdue_is_a_current_state_counted_whatever_the_year(world, data):
+    from apps.results import selectors_rectification as rsel
+
+    # The items belong to 2025 (the evaluated year); the dashboard of 2026 shows them all the same.
+    for year in (2025, 2026):
+        d = dash_for(world.perf_admin, year=year)
+        assert d.summary["overdue"] == 2, year
+        assert rows(d, "rectification") == [
+            ["青岛市卫生健康委员会", 1, 1, D("100.0")],
+            ["青岛市教育局", 2, 1, D("50.0")],
+        ]
+        assert "当前逾期，不分年度" in d.panel("rectification").note
+    # An overdue item of an earlier year and an open one of the next year count too.
+    fy24, fy26 = FiscalYear.objects.get(year=2024), FiscalYear.objects.get(year=2026)
+    rect(world, world.health_unit, date(2025, 3, 31), Rectification.Status.IN_PROGRESS, fy24)
+    rect(world, world.edu_unit, date(2030, 6, 30), Rectification.Status.PENDING, fy26)
+    for year in (2024, 2025, 2026):
+        d = dash_for(world.perf_admin, year=year)
+        assert d.summary["overdue"] == 3
+        assert rows(d, "rectification") == [
+            ["青岛市卫生健康委员会", 2, 2, D("100.0")],
+            ["青岛市教育局", 3, 1, D("33.3")],
+        ]
+        compare = {row[0]: row[-1] for row in sel.comparison(world.perf_admin, year=year).rows}
+        assert compare["市本级"] == 3 and compare["市南区"] == 1 and compare["莱西市"] == 0
+    # The same figure as the rectification list's 逾期 (all years) for the same reader and region.
+    listed = rsel.rectification_list(user=world.perf_admin).filter(region=world.city)
+    assert rsel.status_counts(listed)["overdue"] == 3
+    assert dash_for(world.shinan_finance, year=2026).summary["overdue"] == 1
+    # A department reads its own items only, also across years.
+    assert rows(dash_for(world.edu_approver, year=2026), "rectification") == [
+        ["青岛第二中学", 2, 1, D("50.0")],
+        ["青岛市教育局", 1, 0, D("0.0")],
+    ]
+
+
+def test_page_says_overdue_is_current_and_links_the_list(world, data, login):
+    html = login(world.perf_admin).get(DASH, {"year": 2026}).content.decode()
+    card = html[html.index('id="summary-overdue"') :]
+    card = card[: card.index("</div></div></div>")]
+    assert "当前逾期，不分年度" in card and ">2</a>" in card
+    assert f'href="{reverse("results:rectification_list")}?status=overdue"' in card
+    # Another region picked by the city: the count of that region, no link to the city's own list.
+    html = login(world.perf_admin).get(DASH, {"year": 2026, "region": SHINAN}).content.decode()
+    card = html[html.index('id="summary-overdue"') :]
+    assert "?status=overdue" not in card[: card.index("</div></div></div>")] and "1 <small" in card
+    compare = login(world.perf_admin).get(COMPARE, {"year": 2026}).content.decode()
+    assert "逾期整改（项，当前逾期，不分年度）" in compare
+
+
 def test_ranking_follows_the_stated_formula(world, data):
     r = rows(dash_for(world.perf_admin), "ranking")
     # 教育局: avg (95 + 82) / 2 = 88.50; on time 2 of 3 = 66.7; coverage (75 + 50 + 50 + 50) / 4 = 56.25;

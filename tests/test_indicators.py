@@ -478,7 +478,7 @@ def test_api_search_and_filters(world, login):
     everything = client.get("/api/v1/indicators/", {"sector": "bogus"}).json()
     assert everything["count"] >= 220
     detail = client.get(f"/api/v1/indicators/{LibraryIndicator.objects.get(code='HLT-S-001').pk}/").json()
-    assert detail["is_core"] and detail["unit"] == "1/10万"
+    assert detail["is_core"] and detail["unit"] == "/10万"
 
 
 def test_api_writes_for_finance(world, login):

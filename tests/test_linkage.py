@@ -230,6 +230,57 @@ def test_linkage_for_a_list_runs_a_constant_number_of_queries(world, year, djang
     ]
 
 
+# --- the budget gate for the 安排 list ---------------------------------------------------------------
+
+
+def test_gate_blockers_for_a_list_say_what_the_gate_says_in_three_queries(world, year, django_assert_num_queries):
+    from apps.assessments.models import Conclusion, ExAnteAssessment
+    from apps.funds import gate
+    from apps.funds.models import GateSettings
+
+    def make(code, org=None, **changes):
+        f = fund(world, 2027, code, org=org)
+        SpecialFund.objects.filter(pk=f.pk).update(**changes)
+        f.refresh_from_db()
+        return f
+
+    def assess(f, status, conclusion="", days_ago=0):
+        a = ExAnteAssessment.objects.create(fund=f, organization=f.organization, status=status, conclusion=conclusion)
+        ExAnteAssessment.objects.filter(pk=a.pk).update(created_at=timezone.now() - timezone.timedelta(days=days_ago))
+
+    GateSettings.objects.create(region=world.shinan, assessment_threshold=D("1000000"))
+    S = ExAnteAssessment.Status
+    funds = [
+        make("A-2027-01"),  # nothing needed
+        make("B-2027-01", budget_type="general"),  # target missing
+        make("C-2027-01", budget_type="general", is_new_major_policy=True),  # target and assessment missing
+        make("D-2027-01", fiscal_amount=D("5000000")),  # at the 500 万 threshold, no assessment
+        make("E-2027-01", is_new_major_policy=True),  # assessment completed, rejected
+        make("F-2027-01", is_new_major_policy=True),  # completed long ago, a newer one in progress
+        make("G-2027-01", is_new_major_policy=True),  # completed, supported
+        make("S-2027-01", org=world.shinan_edu_unit, fiscal_amount=D("1500000")),  # 市南区 threshold 100 万
+        make("T-2027-01", org=world.shinan_edu_unit, fiscal_amount=D("900000")),  # below it
+    ]
+    target_draft = make("H-2027-01", budget_type="general")
+    PerformanceTarget.objects.create(fund=target_draft, organization=target_draft.organization, fiscal_year_id=2027,
+                                     status=TargetStatus.DRAFT)  # fmt: skip
+    target_ok = make("I-2027-01", budget_type="general")
+    PerformanceTarget.objects.create(fund=target_ok, organization=target_ok.organization, fiscal_year_id=2027,
+                                     status=TargetStatus.APPROVED)  # fmt: skip
+    funds += [target_draft, target_ok]
+    assess(funds[4], S.COMPLETED, Conclusion.REJECT)
+    assess(funds[5], S.COMPLETED, Conclusion.SUPPORT, days_ago=30)
+    assess(funds[5], S.SUBMITTED)
+    assess(funds[6], S.COMPLETED, Conclusion.SUPPORT_ADJUSTED)
+    with django_assert_num_queries(3):
+        batch = sel.arrange_blockers_for(funds)
+    assert batch == {f.pk: gate.arrange_blockers(f) for f in funds}
+    assert [len(batch[f.pk]) for f in funds] == [0, 1, 2, 1, 1, 1, 0, 1, 0, 1, 0]
+    assert batch[funds[7].pk] == ["该项目金额达到 100.00 万元的事前评估门槛，事前绩效评估尚未完成"]
+    assert batch[funds[4].pk] == ["事前绩效评估结论为“不予支持”"]
+    assert sel.arrange_blockers_for([]) == {}
+
+
 # --- 安排 records the decision ----------------------------------------------------------------------
 
 

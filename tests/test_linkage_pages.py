@@ -81,15 +81,69 @@ def test_arrange_list_and_inline_arrange_with_htmx(world, year, login):
     assert "压减 10%" in page and "90.00" in page  # suggested amount in 万元
     url = reverse("results:linkage_arrange_fund", args=[f27.pk])
     before = snapshot()
+    # htmx swaps no 4xx answer: a refusal comes back as 200 with the row carrying the error.
     bad = client.post(url, {f"f{f27.pk}-amount_wan": "100", f"f{f27.pk}-reason": ""}, HTTP_HX_REQUEST="true")
-    assert bad.status_code == 400 and "请填写“偏离建议的理由”" in bad.content.decode()
+    assert refused_row(bad, f27) and "请填写“偏离建议的理由”" in bad.content.decode()
+    assert 'value="100"' in bad.content.decode()  # what finance typed stays in the row
     bad = client.post(url, {f"f{f27.pk}-amount_wan": "-1"}, HTTP_HX_REQUEST="true")
-    assert bad.status_code == 400 and "不能为负数" in bad.content.decode()
+    assert refused_row(bad, f27) and "不能为负数" in bad.content.decode()
     assert snapshot() == before
     ok = client.post(url, {f"f{f27.pk}-amount_wan": "100", f"f{f27.pk}-reason": "学位扩容"}, HTTP_HX_REQUEST="true")
     assert ok.status_code == 200 and "已安排" in ok.content.decode() and "偏离建议" in ok.content.decode()
+    assert "HX-Trigger" not in ok and "arrange-error" not in ok.content.decode()
     decision = BudgetDecision.objects.get(fund=f27)
     assert decision.decided_amount == D("1000000") and decision.reason == "学位扩容"
+
+
+def refused_row(response, f) -> bool:
+    """A refused 安排 as htmx needs it: 200, the one row with its error, the refusal signalled."""
+    html = response.content.decode()
+    return (
+        response.status_code == 200
+        and html.strip().startswith(f'<tr id="arrange-row-{f.pk}"')
+        and 'class="w-100 text-danger small arrange-error"' in html
+        and response["HX-Trigger"] == "arrange-refused"
+    )
+
+
+def test_refused_without_htmx_reloads_the_list_with_the_message(world, year, login):
+    _, _, f27 = chain(world, "70", base="1000000", requested="1200000")
+    client = login(world.perf_admin)
+    before = snapshot()
+    url = reverse("results:linkage_arrange_fund", args=[f27.pk])
+    response = client.post(url, {f"f{f27.pk}-amount_wan": "100", f"f{f27.pk}-reason": ""}, follow=True)
+    html = response.content.decode()
+    assert response.redirect_chain == [(f"{ARRANGE_URL}?year=2027", 302)]
+    assert "安排未成功：安排金额 100.00 万元与挂钩建议金额 90.00 万元" in html and "请填写“偏离建议的理由”" in html
+    assert snapshot() == before
+
+
+def gated(world, code, **changes):
+    """A submitted 2027 request the budget gate stops or lets through, by ``changes``."""
+    f = fund(world, 2027, code)
+    SpecialFund.objects.filter(pk=f.pk).update(**changes)
+    f.refresh_from_db()
+    return f
+
+
+def test_the_list_shows_the_gate_blockers_and_a_blocked_row_shows_the_refusal(world, year, login):
+    _, _, free = chain(world, "70")
+    policy = gated(world, "P-2027-01", is_new_major_policy=True)
+    general = gated(world, "T-2027-01", budget_type="general")
+    client = login(world.perf_admin)
+    page = client.get(ARRANGE_URL, {"year": 2027}).content.decode()
+    assert f'id="arrange-blockers-{policy.pk}"' in page
+    assert "该项目属于新增重大政策，事前绩效评估尚未完成" in page
+    assert f'id="arrange-blockers-{general.pk}"' in page and "绩效目标尚未批复（无目标不安排预算）" in page
+    assert f'id="arrange-blockers-{free.pk}"' not in page
+    assert page.count('disabled title="预算关口未通过，暂不能安排"') == 2
+    before = snapshot()
+    url = reverse("results:linkage_arrange_fund", args=[policy.pk])
+    response = client.post(url, {f"f{policy.pk}-amount_wan": "100"}, HTTP_HX_REQUEST="true")
+    assert refused_row(response, policy)
+    assert "该项目属于新增重大政策，事前绩效评估尚未完成。" in response.content.decode()
+    assert f'id="arrange-blockers-{policy.pk}"' in response.content.decode()
+    assert snapshot() == before
 
 
 @pytest.mark.parametrize(("persona", "status"), [("shinan_finance", 404), ("edu_approver", 403), ("npc_liaison", 403)])
@@ -104,14 +158,20 @@ def test_others_cannot_arrange_inline_and_nothing_changes(world, year, login, pe
 
 def test_arrange_list_runs_constant_queries(world, year, login):
     chain(world, "70", prefix="A")
+    gated(world, "P-2027-01", is_new_major_policy=True)
+    gated(world, "T-2027-01", budget_type="general")
     client = login(world.perf_admin)
     n = iter(range(100))
 
     def grow():
         for score in ("95", "50", "82"):
             chain(world, score, prefix=f"G{next(n)}")
+        i = next(n)
+        gated(world, f"P{i}-2027-01", is_new_major_policy=True)
+        gated(world, f"T{i}-2027-01", budget_type="general", fiscal_amount=D("6000000"))
 
-    assert_constant_queries(lambda: client.get(ARRANGE_URL, {"year": 2027}), grow, 14)
+    # linkage: 6; the gate: settings, approved targets, assessments
+    assert_constant_queries(lambda: client.get(ARRANGE_URL, {"year": 2027}), grow, 17)
 
 
 def test_fund_page_shows_the_panel_and_arranges_with_reason(world, year, login):

@@ -6,7 +6,9 @@ from io import StringIO
 import pytest
 from django.contrib.auth.models import Group
 from django.core.management import call_command
+from django.utils import timezone
 
+from apps.accounts.models import User
 from apps.accounts.roles import ensure_role_groups
 from apps.core.models import AuditEvent
 from apps.evaluations import selectors, services
@@ -16,6 +18,7 @@ from apps.indicators.models import LibraryIndicator
 from apps.indicators.reference import load_indicators
 from apps.orgs.models import Region
 from apps.orgs.reference import load_regions
+from apps.results import selectors_dashboard
 from apps.targets.demo import seed_targets
 
 
@@ -72,3 +75,22 @@ def test_demo_self_evaluations():
         assert result.total == evaluation.score and result.grade == evaluation.grade
         if evaluation.status in ("dept_review", "submitted", "confirmed"):
             assert services.submission_problems(evaluation, lines, result) == []
+
+    # Sent to finance around the due date: most on time, a few late; never in the future, and a
+    # status that changed at or after sending (the dashboard's 按时报送率 reads ``submitted_at``).
+    now = timezone.now()
+    sent = list(SelfEvaluation.objects.select_related("round").filter(submitted_at__isnull=False))
+    assert {e.status for e in sent} == {"submitted", "confirmed"}
+    assert not SelfEvaluation.objects.filter(status__in=["submitted", "confirmed"], submitted_at__isnull=True).exists()
+    on_time = [e for e in sent if timezone.localdate(e.submitted_at) <= e.round.due_on]
+    late = [e for e in sent if e not in on_time]
+    assert late and len(on_time) >= 0.75 * len(sent), (len(on_time), len(late))
+    assert all(e.submitted_at <= e.status_changed_at < now for e in sent)
+    assert all(e.status_changed_at == e.submitted_at for e in sent if e.status == "submitted")
+
+    # So the 2025 ranking of 市本级 shows real on-time rates, not 0 % everywhere.
+    perf_admin = User.objects.get(username="perf_admin")
+    scope = selectors_dashboard.resolve_scope(perf_admin, region_code="370200", year=2025)
+    ranking = selectors_dashboard.dashboard(perf_admin, scope).panel("ranking").rows
+    rates = [row[4] for row in ranking]
+    assert any(rate > 0 for rate in rates) and max(rates) >= 50, rates

@@ -14,7 +14,7 @@ is added for it (code ``…-2025-07``)."""
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -152,6 +152,30 @@ def _ratio_entries(lines, ratio: Decimal, rng: random.Random | None, rules: scor
     return entries
 
 
+LATE_DRAWS = 3  # of the 20 equally likely draws: about one sent evaluation in seven is late
+
+
+def _timestamps(round_: SelfEvaluationRound, status: str, rng: random.Random, now):
+    """(status_changed_at, submitted_at) of a demo evaluation, placed around the round's due date:
+    most units send one day to two and a half weeks before it, about one in seven (``LATE_DRAWS``)
+    three to nine days after it; finance confirms one to four weeks after receiving. Takes exactly
+    the two draws the demo always took from ``rng`` (the scores that follow stay the same), never
+    lies in the future, and depends only on the fund code and the due date (a rerun gives the same)."""
+    changed_days = rng.randint(1, 20)
+    if status not in (SS.SUBMITTED, SS.CONFIRMED):
+        return now - timedelta(days=changed_days), None
+    draw = rng.randint(21, 40)
+    due = timezone.make_aware(datetime.combine(round_.due_on, time(17, 0)))
+    if draw > 40 - LATE_DRAWS:
+        sent = due + timedelta(days=3 * (draw - 40 + LATE_DRAWS))
+    else:
+        sent = due - timedelta(days=draw - 20, hours=draw % 7)
+    sent = min(sent, now - timedelta(days=changed_days + 7))
+    if status == SS.SUBMITTED:
+        return sent, sent
+    return min(sent + timedelta(days=changed_days + 7), now - timedelta(days=1)), sent
+
+
 def _fill(round_: SelfEvaluationRound) -> None:
     rules = services.rules_for(round_.organization.region_id, round_.fiscal_year_id)
     evaluations = list(round_.evaluations.select_related("fund", "round__organization").order_by("fund__code"))
@@ -177,9 +201,7 @@ def _fill(round_: SelfEvaluationRound) -> None:
         rng = random.Random(evaluation.fund.code)
         lines = lines_of[evaluation.pk]
         evaluation.status = status
-        evaluation.status_changed_at = now - timedelta(days=rng.randint(1, 20))
-        if status in (SS.SUBMITTED, SS.CONFIRMED):
-            evaluation.submitted_at = now - timedelta(days=rng.randint(21, 40))
+        evaluation.status_changed_at, evaluation.submitted_at = _timestamps(round_, status, rng, now)
         if status == SS.RETURNED:
             evaluation.return_comment = RETURN_COMMENT
         if ratio is None:

@@ -207,6 +207,12 @@ class TableSheet:
         self.ws.append([cell(ws, v, s) for v, s in zip(values, styles, strict=True)])
         self.rows += 1
 
+    def totals_line(self, label: str, values, *, span: int) -> None:
+        """The 合计 row as the tables write it: ``label`` across the first ``span`` columns, then
+        ``values``, blank to the last column."""
+        rest = len(self.cols) - span - len(values)
+        self.totals([label, *[None] * (span - 1), *values, *[None] * rest], label_span=span)
+
     def empty(self, text: str) -> None:
         """A one-line note across the table when there is nothing to report."""
         row = self.first_data_row + self.rows
@@ -225,9 +231,39 @@ def _region_col(scope) -> list[Col]:
     return [Col("区域", 10, "center")] if scope.all_regions else []
 
 
+def _region(scope, name) -> list:
+    """The region cell of a row: only in the whole city's workbook."""
+    return [name] if scope.all_regions else []
+
+
+def _span(scope, columns: int) -> int:
+    """How many columns the 合计 label spans: ``columns``, plus the region column when there is one."""
+    return columns + (1 if scope.all_regions else 0)
+
+
 def _subtitle(scope, exported_at) -> str:
     when = cn_datetime(exported_at)
     return f"区域：{scope.full_label}    预算年度：{scope.year}年    金额单位：万元    导出时间：{when}"
+
+
+def table_sheet(wb, name: str, what: str, scope, exported_at, cols: list[Col]) -> TableSheet:
+    """A table titled “青岛市市本级2026年度<what>” with the export's subtitle."""
+    return TableSheet(wb, name, f"{scope.full_label}{scope.year}年度{what}", _subtitle(scope, exported_at), cols)
+
+
+def _numbered(scope, *cols: Col) -> list[Col]:
+    """How every table starts: 序号, then 区域 in the whole city's workbook, then ``cols``."""
+    return [Col("序号", 6, "center"), *_region_col(scope), *cols]
+
+
+def _fund_cols(scope, group: str) -> list[Col]:
+    """项目编码, 项目名称, 主管部门 under ``group``, after the numbering of ``_numbered``."""
+    return _numbered(
+        scope,
+        Col("项目编码", 16, "text", group),
+        Col("项目名称", 26, "text", group),
+        Col("主管部门", 18, "text", group),
+    )
 
 
 def target_cols(scope) -> list[Col]:
@@ -235,11 +271,7 @@ def target_cols(scope) -> list[Col]:
     money = "预算金额（万元）"
     ind = "绩效指标"
     return [
-        Col("序号", 6, "center"),
-        *_region_col(scope),
-        Col("项目编码", 16, "text", fund),
-        Col("项目名称", 26, "text", fund),
-        Col("主管部门", 18, "text", fund),
+        *_fund_cols(scope, fund),
         Col("实施单位", 18, "text", fund),
         Col("财政拨款", 12, "money", money),
         Col("其他资金", 12, "money", money),
@@ -260,15 +292,7 @@ def _num(value) -> str:
 
 
 def write_targets(wb, user, scope, exported_at, progress) -> dict:
-    cols = target_cols(scope)
-    sheet = TableSheet(
-        wb,
-        SHEET_NAMES[ReportSet.TARGETS],
-        f"{scope.full_label}{scope.year}年度项目绩效目标表",
-        _subtitle(scope, exported_at),
-        cols,
-    )
-    region = scope.all_regions
+    sheet = table_sheet(wb, SHEET_NAMES[ReportSet.TARGETS], "项目绩效目标表", scope, exported_at, target_cols(scope))
     funds, fiscal_total, other_total, last_target = 0, Decimal(0), Decimal(0), None
     for values in sel.target_indicator_rows(user, scope).iterator(chunk_size=2000):
         (
@@ -298,7 +322,7 @@ def write_targets(wb, user, scope, exported_at, progress) -> dict:
             last_target = target_id
             fund_cells = [
                 funds,
-                *([region_name] if region else []),
+                *_region(scope, region_name),
                 code,
                 name,
                 dept,
@@ -309,7 +333,7 @@ def write_targets(wb, user, scope, exported_at, progress) -> dict:
                 goal,
             ]
         else:  # the fund's further indicators: code and name repeated, the rest only on its first row
-            fund_cells = [None, *([region_name] if region else []), code, name, None, None, None, None, None, None]
+            fund_cells = [None, *_region(scope, region_name), code, name, None, None, None, None, None, None]
         shown = text if comp == Comparison.QUALITATIVE else _num(value)
         sheet.row(
             [*fund_cells, LEVEL1.get(l1, l1), LEVEL2.get(l2, l2), ind, COMPARISON.get(comp, comp), shown, unit, weight]
@@ -318,13 +342,10 @@ def write_targets(wb, user, scope, exported_at, progress) -> dict:
     if not funds:
         sheet.empty("本区域本年度没有已列入预算并批复绩效目标的项目。")
     indicators = sheet.rows if funds else 0
-    span = 5 + (1 if region else 0)
-    sheet.totals(
-        [f"合计（{funds} 个项目，{indicators} 个指标）"]
-        + [None] * (span - 1)
-        + [wan(fiscal_total), wan(other_total), wan(fiscal_total + other_total)]
-        + [None] * 8,
-        label_span=span,
+    sheet.totals_line(
+        f"合计（{funds} 个项目，{indicators} 个指标）",
+        [wan(fiscal_total), wan(other_total), wan(fiscal_total + other_total)],
+        span=_span(scope, 5),
     )
     return {"funds": funds, "indicators": indicators, "fiscal": fiscal_total, "other": other_total}
 
@@ -333,11 +354,7 @@ def key_cols(scope) -> list[Col]:
     fund = "评价项目"
     result = "评价结果"
     return [
-        Col("序号", 6, "center"),
-        *_region_col(scope),
-        Col("项目编码", 16, "text", fund),
-        Col("项目名称", 26, "text", fund),
-        Col("主管部门", 18, "text", fund),
+        *_fund_cols(scope, fund),
         Col("项目金额（万元）", 13, "money", fund),
         Col("评价得分", 9, "score", result),
         Col("评价等级", 8, "center", result),
@@ -349,13 +366,8 @@ def key_cols(scope) -> list[Col]:
 
 
 def write_key_evaluations(wb, user, scope, exported_at, progress) -> dict:
-    cols = key_cols(scope)
-    sheet = TableSheet(
-        wb,
-        SHEET_NAMES[ReportSet.KEY_EVALUATIONS],
-        f"{scope.full_label}{scope.year}年度财政重点评价结果表",
-        _subtitle(scope, exported_at),
-        cols,
+    sheet = table_sheet(
+        wb, SHEET_NAMES[ReportSet.KEY_EVALUATIONS], "财政重点评价结果表", scope, exported_at, key_cols(scope)
     )
     total, n = Decimal(0), 0
     for (
@@ -377,7 +389,7 @@ def write_key_evaluations(wb, user, scope, exported_at, progress) -> dict:
         sheet.row(
             [
                 n,
-                *([region_name] if scope.all_regions else []),
+                *_region(scope, region_name),
                 code,
                 name,
                 dept,
@@ -393,17 +405,15 @@ def write_key_evaluations(wb, user, scope, exported_at, progress) -> dict:
         progress(1)
     if not n:
         sheet.empty("本区域本年度没有已完成的财政重点评价。")
-    span = 4 + (1 if scope.all_regions else 0)
-    sheet.totals([f"合计（{n} 个项目）"] + [None] * (span - 1) + [wan(total)] + [None] * 6, label_span=span)
+    sheet.totals_line(f"合计（{n} 个项目）", [wan(total)], span=_span(scope, 4))
     return {"count": n, "amount": total}
 
 
 def department_cols(scope) -> list[Col]:
     target = "部门整体绩效目标"
     evaluation = "部门整体评价"
-    return [
-        Col("序号", 6, "center"),
-        *_region_col(scope),
+    return _numbered(
+        scope,
         Col("部门", 20, "text", target),
         Col("中长期目标", 26, "text", target),
         Col("年度目标", 30, "text", target),
@@ -415,17 +425,12 @@ def department_cols(scope) -> list[Col]:
         Col("评价等级", 8, "center", evaluation),
         Col("主要问题", 30, "text", evaluation),
         Col("意见建议", 30, "text", evaluation),
-    ]
+    )
 
 
 def write_departments(wb, user, scope, exported_at, progress) -> dict:
-    cols = department_cols(scope)
-    sheet = TableSheet(
-        wb,
-        SHEET_NAMES[ReportSet.DEPARTMENTS],
-        f"{scope.full_label}{scope.year}年度部门整体绩效目标和评价表",
-        _subtitle(scope, exported_at),
-        cols,
+    sheet = table_sheet(
+        wb, SHEET_NAMES[ReportSet.DEPARTMENTS], "部门整体绩效目标和评价表", scope, exported_at, department_cols(scope)
     )
     rows = sel.department_rows(user, scope)
     total = Decimal(0)
@@ -435,7 +440,7 @@ def write_departments(wb, user, scope, exported_at, progress) -> dict:
         sheet.row(
             [
                 i,
-                *([r.region] if scope.all_regions else []),
+                *_region(scope, r.region),
                 r.department,
                 r.long_term_goal,
                 r.annual_goal,
@@ -452,17 +457,15 @@ def write_departments(wb, user, scope, exported_at, progress) -> dict:
         progress(1)
     if not rows:
         sheet.empty("本区域本年度没有已批复的部门整体绩效目标。")
-    span = 5 + (1 if scope.all_regions else 0)
-    sheet.totals([f"合计（{len(rows)} 个部门）"] + [None] * (span - 1) + [wan(total)] + [None] * 6, label_span=span)
+    sheet.totals_line(f"合计（{len(rows)} 个部门）", [wan(total)], span=_span(scope, 5))
     return {"count": len(rows), "amount": total}
 
 
 def summary_department_cols(scope) -> list[Col]:
     target = "绩效目标随预算报送"
     key = "财政重点评价"
-    return [
-        Col("序号", 6, "center"),
-        *_region_col(scope),
+    return _numbered(
+        scope,
         Col("部门", 24, "text"),
         Col("项目数", 8, "int", target),
         Col("指标数", 8, "int", target),
@@ -473,18 +476,13 @@ def summary_department_cols(scope) -> list[Col]:
         Col("良", 6, "int", key),
         Col("中", 6, "int", key),
         Col("差", 6, "int", key),
-    ]
+    )
 
 
 def write_summary(wb, user, scope, exported_at, progress) -> dict:
     departments, grades = sel.summary(user, scope)
-    cols = summary_department_cols(scope)
-    sheet = TableSheet(
-        wb,
-        SUMMARY_DEPARTMENT_SHEET,
-        f"{scope.full_label}{scope.year}年度报人大绩效汇总表（按部门）",
-        _subtitle(scope, exported_at),
-        cols,
+    sheet = table_sheet(
+        wb, SUMMARY_DEPARTMENT_SHEET, "报人大绩效汇总表（按部门）", scope, exported_at, summary_department_cols(scope)
     )
     sums = [0, 0, Decimal(0), 0, Decimal(0), 0, 0, 0, 0]
     for i, d in enumerate(departments, start=1):
@@ -498,12 +496,11 @@ def write_summary(wb, user, scope, exported_at, progress) -> dict:
         ]
         sums = [a + b for a, b in zip(sums, figures, strict=True)]
         shown = [wan(v) if k in (2, 4) else v for k, v in enumerate(figures)]
-        sheet.row([i, *([d.region] if scope.all_regions else []), d.department, *shown])
+        sheet.row([i, *_region(scope, d.region), d.department, *shown])
     if not departments:
         sheet.empty("本区域本年度没有可汇总的项目。")
-    span = 2 + (1 if scope.all_regions else 0)
     shown = [wan(v) if k in (2, 4) else v for k, v in enumerate(sums)]
-    sheet.totals(["合计"] + [None] * (span - 1) + shown, label_span=span)
+    sheet.totals_line("合计", shown, span=_span(scope, 2))
     progress(1)
 
     grade_cols = [
@@ -513,12 +510,8 @@ def write_summary(wb, user, scope, exported_at, progress) -> dict:
         Col("项目金额（万元）", 16, "money"),
         Col("金额占比", 12, "percent"),
     ]
-    by_grade = TableSheet(
-        wb,
-        SUMMARY_GRADE_SHEET,
-        f"{scope.full_label}{scope.year}年度财政重点评价结果汇总表（按评价等级）",
-        _subtitle(scope, exported_at),
-        grade_cols,
+    by_grade = table_sheet(
+        wb, SUMMARY_GRADE_SHEET, "财政重点评价结果汇总表（按评价等级）", scope, exported_at, grade_cols
     )
     count = sum(g.count for g in grades)
     amount = sum((g.amount for g in grades), Decimal(0))

@@ -16,7 +16,10 @@ and orders the grouped rows (a hundred departments, eleven regions — never the
 * **Execution**: the latest monitoring round of the region for the year: executed ÷ adjusted budget
   against the time-elapsed ratio (``monitoring.rules``); a fund lags when its rate is below the
   ratio minus the round's tolerance.
-* **Overdue rectifications**: open rectification items of the year past their deadline.
+* **Overdue rectifications**: a *current* state, not a figure of the year: every open rectification
+  item of the region (whatever its ``fiscal_year`` — items belong to the evaluated year, usually
+  the year before the one on screen) and those of them past their deadline today, as the
+  rectification list counts them (``CURRENT_NOTE`` says so on the page).
 * **Ranking** (finance only): see ``RANKING_FORMULA``.
 """
 
@@ -66,6 +69,7 @@ GRADES = list(Grade)  # 优 良 中 差
 RANKING_CHART_TOP = 20  # the chart shows the first 20 departments; the table and Excel all of them
 DEFAULT_CYCLE = ScoringRules._meta.get_field("cycle_years").default
 
+CURRENT_NOTE = "当前逾期，不分年度"
 RANKING_FORMULA = (
     "综合得分 = 自评平均分 × 50% + 自评按时报送率 × 20% + 全过程覆盖率 × 30%。"
     "自评平均分为财政已审核自评的最终得分（含财政调整）平均值；"
@@ -286,10 +290,11 @@ def execution_rows(funds, group: str, rounds: dict[int, MonitoringRound]) -> lis
     )
 
 
-def rectification_rows(user, *, year: int, region_ids, group: str, today=None) -> list[dict]:
-    """Per group: open and overdue rectification items of the year (the responsible unit's department)."""
+def rectification_rows(user, *, region_ids, group: str, today=None) -> list[dict]:
+    """Per group: the rectification items open now and those of them overdue today (the responsible
+    unit's department), of every year: 逾期 is a current state, the same whichever year is on screen."""
     today = today or timezone.localdate()
-    items = Rectification.objects.restrict(user, VIEW).filter(fiscal_year_id=year, region_id__in=list(region_ids))
+    items = Rectification.objects.restrict(user, VIEW).filter(region_id__in=list(region_ids))
     if group == "department":
         unit = Q(organization__kind=Organization.Kind.UNIT)
         key = Case(When(unit, then=F("organization__parent_id")), default=F("organization_id"))
@@ -501,7 +506,8 @@ def rectification_panel(rect_rows: list[dict], scope_label: str) -> Panel:
     return Panel(
         "rectification",
         "逾期整改",
-        "本年度整改事项中尚未完成的，按整改责任单位所属部门统计；超过整改期限仍未完成的为逾期。",
+        f"{CURRENT_NOTE}：当前尚未完成的整改事项（含以前年度评价、审计发现的问题），按整改责任单位所属部门统计；"
+        "超过整改期限仍未完成的为逾期。与所选年度无关。",
         [
             Column(scope_label),
             Column("未完成（项）", "int"),
@@ -591,7 +597,7 @@ def dashboard(user, scope: DashboardScope, *, today=None) -> Dashboard:
         {**r, "group_id": r[f"fund__{group}_id"]}
         for r in execution_rows(funds, group, {scope.region.pk: round_} if round_ else {})
     ]
-    rect = rectification_rows(user, year=scope.year, region_ids=region_ids, group=group, today=today)
+    rect = rectification_rows(user, region_ids=region_ids, group=group, today=today)
     coverage, summary = coverage_panel(cov)
     panels = [
         coverage,
@@ -633,8 +639,7 @@ def comparison(user, *, year: int, today=None) -> Panel:
             s["good"] += r["confirmed"]
     rounds = latest_rounds(year, region_ids)
     ex = {r["fund__region_id"]: r for r in execution_rows(funds, "region", rounds)}
-    rect = {r["group_id"]: r for r in rectification_rows(user, year=year, region_ids=region_ids, group="region",
-                                                           today=today)}  # fmt: skip
+    rect = {r["group_id"]: r for r in rectification_rows(user, region_ids=region_ids, group="region", today=today)}
     rows = []
     for region in regions:
         c = cov.get(region.pk, {"total": 0, "amount": ZERO, "targeted": 0, "monitored": 0, "self_evaluated": 0,
@@ -655,7 +660,7 @@ def comparison(user, *, year: int, today=None) -> Panel:
         "compare",
         "区市对比",
         "各区域口径相同：本年度需编制绩效目标的专项资金；执行率取各区域本年度最新一轮监控；"
-        "优良率 = 自评等级为优或良的占财政已审核自评的比例。",
+        "优良率 = 自评等级为优或良的占财政已审核自评的比例；逾期整改为当前逾期，不分年度。",
         [
             Column("区域"),
             Column("项目数", "int"),
@@ -668,7 +673,7 @@ def comparison(user, *, year: int, today=None) -> Panel:
             Column("自评优良率（%）", "pct"),
             Column("预算执行率（%）", "pct"),
             Column("时间进度（%）", "pct"),
-            Column("逾期整改（项）", "int"),
+            Column(f"逾期整改（项，{CURRENT_NOTE}）", "int"),
         ],  # fmt: skip
         rows,
         {

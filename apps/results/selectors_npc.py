@@ -349,19 +349,17 @@ def summary(user, scope: NpcScope) -> tuple[list[DepartmentSummary], list[GradeS
     )
     departments: dict[int, DepartmentSummary] = {}
 
-    def dept(pk, name, path, region, region_sort) -> DepartmentSummary:
+    def dept(row, region: str) -> DepartmentSummary:
+        """The row's department (``region``: the lookup path to its region, ``region`` or ``fund__region``)."""
+        pk = row["department_id"]
         if pk not in departments:
-            departments[pk] = DepartmentSummary(region, name, (region_sort, path))
+            departments[pk] = DepartmentSummary(
+                row[f"{region}__name"], row["department__name"], (row[f"{region}__sort_order"], row["department__path"])
+            )
         return departments[pk]
 
     for row in funds:
-        d = dept(
-            row["department_id"],
-            row["department__name"],
-            row["department__path"],
-            row["region__name"],
-            row["region__sort_order"],
-        )
+        d = dept(row, "region")
         d.target_funds, d.target_amount = row["n"], row["amount"] or ZERO
     counts = {row["target__fund__department_id"]: row["n"] for row in indicators}
     for pk, d in departments.items():
@@ -369,13 +367,7 @@ def summary(user, scope: NpcScope) -> tuple[list[DepartmentSummary], list[GradeS
     labels = dict(Grade.choices)
     grades = {g: GradeSummary(g, labels[g]) for g in GRADES}
     for row in evaluations:
-        d = dept(
-            row["department_id"],
-            row["department__name"],
-            row["department__path"],
-            row["fund__region__name"],
-            row["fund__region__sort_order"],
-        )
+        d = dept(row, "fund__region")
         amount = row["amount"] or ZERO
         d.evaluated += row["n"]
         d.evaluated_amount += amount

@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
@@ -50,10 +51,17 @@ class DashboardView(DashboardMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         scope = self.scope()
-        data = sel.dashboard(self.request.user, scope)
+        user = self.request.user
+        data = sel.dashboard(user, scope)
+        own_region = user.organization is not None and user.organization.region_id == scope.region.pk
+        link = None
+        if own_region and sel.permissions.has_action(user, "rectification.view"):
+            link = f"{reverse('results:rectification_list')}?status=overdue"  # all years: 逾期 is current
         return super().get_context_data(
             dash=data,
             scope=scope,
+            current_note=sel.CURRENT_NOTE,
+            rectification_link=link,
             fiscal_years=years.fiscal_years(self.request),
             query=f"region={scope.region.code}&year={scope.year}",
             **kwargs,

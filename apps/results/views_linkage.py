@@ -109,20 +109,27 @@ class ArrangeListView(ActionRequiredMixin, TemplateView):
             status = RS.SUBMITTED
         funds = list(sel.arrange_queue(user=user, region_id=region.pk, fiscal_year_id=year.pk, status=status))
         linkages = sel.linkage_for(funds)
-        rows = [_row(fund, linkages[fund.pk]) for fund in funds]
+        blockers = sel.arrange_blockers_for(funds) if status == RS.SUBMITTED else {}
+        rows = [_row(fund, linkages[fund.pk], blockers=blockers.get(fund.pk, ())) for fund in funds]
         return super().get_context_data(
             region=region, year=year, years=years.fiscal_years(self.request), rows=rows, status=status, **kwargs
         )
 
 
-def _row(fund, linkage, form=None):
+def _row(fund, linkage, form=None, blockers=()):
+    """One row of the 安排 list; ``blockers``: what the budget gate says stops 安排 (shown before
+    anyone presses the button)."""
     if form is None:
         form = InlineArrangeForm(initial={"amount_wan": linkage.suggested / WAN}, prefix=f"f{fund.pk}")
-    return {"fund": fund, "linkage": linkage, "form": form, "decision": sel.decision_of(fund)}
+    return {"fund": fund, "linkage": linkage, "form": form, "decision": sel.decision_of(fund), "blockers": blockers}
 
 
 class ArrangeRowView(ActionRequiredMixin, View):
-    """POST one row of the 安排 list: htmx gets the row back (arranged, or with the error on it)."""
+    """POST one row of the 安排 list: htmx gets the row back, arranged or with the error on it.
+
+    A refused 安排 answers htmx with 200 and the row carrying the error (htmx swaps no 4xx response,
+    so a 400 would leave the screen unchanged); ``HX-Trigger: arrange-refused`` tells the page that
+    nothing was arranged. Without htmx the list is reloaded with the error as a message."""
 
     required_action = "fund.arrange"
     http_method_names = ["post"]
@@ -133,7 +140,7 @@ class ArrangeRowView(ActionRequiredMixin, View):
             pk=pk,
         )
         form = InlineArrangeForm(request.POST, prefix=f"f{fund.pk}")
-        status = 200
+        refused = True
         if form.is_valid():
             try:
                 fund_services.fund_arrange(
@@ -141,8 +148,8 @@ class ArrangeRowView(ActionRequiredMixin, View):
                 )
             except ValidationError as exc:
                 add_service_errors(form, exc)
-                status = 400
             else:
+                refused = False
                 if not getattr(request, "htmx", False):
                     messages.success(request, f"已安排“{fund.name}”的预算。")
                     return redirect(f"{reverse('results:linkage_arrange')}?year={fund.fiscal_year_id}")
@@ -150,18 +157,19 @@ class ArrangeRowView(ActionRequiredMixin, View):
                     pk=fund.pk
                 )
                 form = None
-        else:
-            status = 400
         if not getattr(request, "htmx", False):
             for error in form.errors.values():
                 messages.error(request, "安排未成功：" + "".join(error))
             return redirect(f"{reverse('results:linkage_arrange')}?year={fund.fiscal_year_id}")
-        return render(
+        blockers = sel.arrange_blockers_for([fund])[fund.pk] if refused else ()
+        response = render(
             request,
             "results/partials/linkage_arrange_row.html",
-            {"row": _row(fund, sel.linkage_of(fund), form)},
-            status=status,
+            {"row": _row(fund, sel.linkage_of(fund), form, blockers)},
         )
+        if refused:
+            response["HX-Trigger"] = "arrange-refused"
+        return response
 
 
 class ReportView(ActionRequiredMixin, TemplateView):
