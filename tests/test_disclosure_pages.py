@@ -212,3 +212,25 @@ def test_panel_on_key_evaluation_offers_the_report_files(world, key_done, login)
     evaluation, report = key_done
     html = login(world.perf_admin).get(reverse("evaluations:key_detail", args=[evaluation.pk])).content.decode()
     assert 'id="disclosure-report"' in html and report.original_name in html
+
+
+def test_panel_and_detail_name_the_person_with_spacing(world, approved, login):
+    """ "王绩效 公开", not "perf_admin公开"; the username only when no name is registered; same in the API."""
+    world.perf_admin.real_name = "王绩效"
+    world.perf_admin.save(update_fields=["real_name"])
+    disclosure = publish_target(world, approved)
+    services.disclosure_withdraw(actor=world.perf_admin, disclosure=disclosure, reason="数据有误")
+    client = login(world.perf_admin)
+    html = client.get(reverse("targets:target_detail", args=[approved.pk])).content.decode()
+    assert "，王绩效 公开；" in html and "，王绩效 撤回，理由：数据有误" in html
+    assert (
+        "perf_admin公开" not in html and "perf_admin" not in html.split('id="disclosure-panel"')[1].split("</div>")[0]
+    )
+    detail = client.get(reverse("results:disclosure_detail", args=[disclosure.pk])).content.decode()
+    assert "，王绩效" in detail
+    api = client.get(f"{API}{disclosure.pk}/").json()
+    assert api["published_by_name"] == "王绩效" and api["withdrawn_by_name"] == "王绩效"
+    world.perf_admin.real_name = ""
+    world.perf_admin.save(update_fields=["real_name"])
+    html = login(world.perf_admin).get(reverse("targets:target_detail", args=[approved.pk])).content.decode()
+    assert "，perf_admin 公开；" in html

@@ -12,8 +12,9 @@ from apps.funds.models import SpecialFund
 from apps.results import services_disclosure as services
 from apps.results.models import Disclosure
 from tests.querycount import assert_constant_queries
-from tests.test_disclosure import completed_key, key_done, publish_target  # noqa: F401
+from tests.test_disclosure import completed_key, confirmed, key_done, publish_target  # noqa: F401
 from tests.test_key_evaluations import make_fund, years_fixture  # noqa: F401
+from tests.test_selfeval_flow import approved2025, year2025  # noqa: F401
 
 K = Disclosure.Kind
 LIST = reverse("public:disclosure_list")
@@ -174,3 +175,57 @@ def test_writes_are_not_allowed_on_the_public_json(world, years, anon):
     assert anon.delete(reverse("public:api_disclosure_detail", args=[one.pk])).status_code == 405
     assert anon.post(LIST).status_code == 405
     assert Disclosure.objects.get().status == "published"
+
+
+def test_json_gives_the_amount_in_yuan_and_in_wan_yuan(world, years, anon):
+    """``amount`` stays in 元 as stored; ``amount_wan`` is the pages' 万元 with two decimals (rounded)."""
+    shown = disclose(world, "EDU-1")
+    Disclosure.objects.filter(pk=shown.pk).update(amount=Decimal("8812345.67"))
+    none = disclose(world, "EDU-2", ago=5)
+    Disclosure.objects.filter(pk=none.pk).update(amount=None)
+    rows = {r["id"]: r for r in anon.get(API).json()["results"]}
+    assert rows[shown.pk]["amount"] == "8812345.67" and rows[shown.pk]["amount_wan"] == "881.23"
+    assert rows[none.pk]["amount"] is None and rows[none.pk]["amount_wan"] is None
+    detail = anon.get(reverse("public:api_disclosure_detail", args=[shown.pk])).json()
+    assert detail["amount_wan"] == "881.23"
+    assert "881.23 万元" in anon.get(LIST).content.decode()  # the page shows the same figure
+
+
+def test_self_evaluation_page_joins_reason_and_measure_once_and_scrolls_on_a_phone(world, confirmed, anon, login):  # noqa: F811
+    """ "待验收后支付。；改进措施" never shows: a typed 。/；/; is dropped before the join (snapshot kept
+    as typed); the 8-column line table sits in a sideways-scrolling box with a minimum width."""
+    confirmed.execution_reason = "部分合同尾款待验收后支付。"
+    confirmed.execution_measure = "验收后及时支付。"
+    confirmed.save(update_fields=["execution_reason", "execution_measure"])
+    line = confirmed.lines.exclude(shortfall_reason="").order_by("pk").first()
+    line.shortfall_reason, line.improvement_measure = "部分学校名单延迟报送。", "提前核对名单；"
+    line.save(update_fields=["shortfall_reason", "improvement_measure"])
+    disclosure = services.disclosure_publish(actor=world.perf_admin, kind=K.SELF_EVALUATION, record=confirmed)
+    assert disclosure.content["execution_reason"] == "部分合同尾款待验收后支付。"  # the snapshot as typed
+    html = anon.get(reverse("public:disclosure_detail", args=[disclosure.pk])).content.decode()
+    assert "部分合同尾款待验收后支付；" in html and "验收后及时支付。</div>" in html
+    assert "<td>部分学校名单延迟报送；提前核对名单</td>" in html
+    for doubled in ("。；", "；；", "；。", "。。"):
+        assert doubled not in html, doubled
+    assert 'class="qd-card mb-3 table-responsive pub-scroll" id="pub-lines-wrap"' in html
+    assert "pub-table-8" in html and ".pub-table-8 { min-width: 52rem; }" in html
+    client = login(world.perf_admin)
+    internal = client.get(reverse("results:disclosure_detail", args=[disclosure.pk])).content.decode()
+    assert "部分学校名单延迟报送；提前核对名单" in internal and "。；" not in internal
+    own = client.get(reverse("evaluations:self_detail", args=[confirmed.pk])).content.decode()  # the 自评 page
+    assert "执行偏差原因：部分合同尾款待验收后支付。</div>" in own and "改进措施：验收后及时支付。" in own
+    assert "。；" not in own
+
+
+def test_region_select_submits_the_form_and_the_page_works_without_it(world, years, anon):
+    """The 区域 select submits on change (progressive enhancement, no external script); without
+    JavaScript the form is a plain GET form with its 查询 button; no template comment leaks out."""
+    disclose(world, "EDU-1")
+    html = anon.get(LIST).content.decode()
+    region = html.split('id="id_region"')[1].split(">")[0]
+    assert "onchange=" in region and "requestSubmit" in region and "elements.department" in region
+    assert 'id="id_department" class="form-select" disabled' in html  # until a region is chosen
+    assert html.count("onchange=") == 1 and 'method="get"' in html and 'id="public-search"' in html
+    assert "{#" not in html and "#}" not in html and '<script src="http' not in html
+    chosen = anon.get(LIST, {"region": "370200"}).content.decode()
+    assert f'<option value="{world.edu.pk}"' in chosen and 'id="id_department" class="form-select">' in chosen

@@ -243,18 +243,19 @@ def test_overdue_is_derived_from_the_deadline(world, confirmed):
         today=today - timedelta(days=40),
     )
     item = early[0]
-    assert item.is_overdue and item.status_label == "逾期"
+    assert item.is_overdue and item.status_label == "待整改"  # the real status; 逾期 is a flag of its own
+    assert item.status_with_overdue == "待整改（逾期）"
     assert set(Rectification.objects.overdue()) == set(early)
     assert not Rectification.objects.overdue(today=today - timedelta(days=6)).exists()
     unit = world.edu_unit_filler
     item = services.rectification_save(actor=unit, item=item, measures="a", progress_note="b")
-    assert item.status_label == "逾期"  # 整改中 past the deadline
+    assert item.status_label == "整改中" and item.status_with_overdue == "整改中（逾期）"
     evidence(unit, item)
     item = services.rectification_submit(actor=unit, item=item)
     assert item.is_overdue and item.status_label == "待核实"
     item = services.rectification_accept(actor=world.perf_admin, item=item)
     item.refresh_from_db()
-    assert not item.is_overdue and item.status_label == "已完成"
+    assert not item.is_overdue and item.status_label == "已完成" and item.status_with_overdue == "已完成"
     assert item not in Rectification.objects.overdue()
 
 
@@ -371,3 +372,60 @@ def test_todos_for_unit_and_finance(world, item):
     services.rectification_reopen(actor=world.perf_admin, item=item, comment="请补充佐证")
     reopened = [t for t in todos_for(unit, 2026) if t.title.startswith("重新整改：")]
     assert len(reopened) == 1 and "请补充佐证" in reopened[0].note
+
+
+def test_todo_note_gives_the_real_status_then_overdue(world, confirmed):
+    """逾期 never hides the status in 待办, and a long reopen comment cannot cut it off."""
+    today = timezone.localdate()
+    unit = world.edu_unit_filler
+    late = services.rectifications_from_self_evaluation(
+        actor=world.perf_admin,
+        evaluation=confirmed,
+        deadline=today - timedelta(days=3),
+        today=today - timedelta(days=40),
+    )
+    notes = {t.url: t.note for t in todos_for(unit, 2026) if t.category == "整改"}
+    assert set(notes.values()) == {"待整改 · 逾期"}
+    item = services.rectification_save(actor=unit, item=late[0], measures="a", progress_note="b")
+    evidence(unit, item)
+    services.rectification_submit(actor=unit, item=item)
+    finance = [t for t in todos_for(world.perf_admin, 2026) if t.category == "整改"]
+    assert finance[0].note.startswith("待核实 · 逾期 · ")
+    services.rectification_reopen(actor=world.perf_admin, item=item, comment="请补充" * 30)
+    reopened = [t for t in todos_for(unit, 2026) if t.title.startswith("重新整改：")]
+    assert reopened[0].note.startswith("整改中 · 逾期 · 财政要求重新整改：请补充")  # the deadline was kept
+
+
+def test_prefilled_problem_has_no_doubled_punctuation(world, evaluation):
+    """Reasons typed with their own 。/；/; end the prefilled problem with exactly one 。."""
+    reasons = {
+        TIMELY: {**flow.REASONS[TIMELY], "shortfall_reason": "部分学校名单延迟报送；"},
+        MECHANISM: {**flow.REASONS[MECHANISM], "shortfall_reason": "制度尚在试行;"},
+    }
+    flow.save(
+        world,
+        evaluation,
+        executed="2700000",
+        entries=flow.complete_entries(evaluation, **reasons),
+        execution_reason="部分合同尾款待验收后支付。",
+        execution_measure="验收后及时支付。",
+    )
+    for name, actor in (("send", world.edu_unit_filler), ("submit", world.edu_approver), ("confirm", world.perf_admin)):
+        self_services.evaluation_transition(actor=actor, evaluation=evaluation, name=name)
+    items = raise_items(world, evaluation)
+    problems = {i.source_reference: i.problem for i in items}
+    assert problems[services.EXECUTION_REFERENCE].endswith("偏差原因：部分合同尾款待验收后支付。")
+    assert problems[f"自评指标：{TIMELY}"].endswith("偏差原因：部分学校名单延迟报送。")
+    assert problems[f"自评指标：{MECHANISM}"].endswith("偏差原因：制度尚在试行。")
+    for text in problems.values():
+        assert not any(d in text for d in ("。。", "。；", "；。", ";。", "。;")), text
+
+
+def test_public_text_joins_clauses_once():
+    from apps.results.public_text import clause, join_clauses, sentence
+
+    assert clause(" 待验收后支付。 ") == "待验收后支付"
+    assert join_clauses("部分合同尾款待验收后支付。", "验收后及时支付；") == "部分合同尾款待验收后支付；验收后及时支付"
+    assert join_clauses("", "验收后及时支付。") == "验收后及时支付"
+    assert join_clauses("原因", None) == "原因"
+    assert sentence("制度尚在试行;") == "制度尚在试行。" and sentence("  ") == ""

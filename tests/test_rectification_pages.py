@@ -17,7 +17,7 @@ from apps.results.models import Rectification
 from tests import test_selfeval_flow as flow
 from tests.querycount import assert_constant_queries
 from tests.test_key_evaluations import years_fixture as years_fixture  # noqa: F401  (fixture "years")
-from tests.test_rectification import completed_key_evaluation, confirm, later, raise_items, snapshot
+from tests.test_rectification import completed_key_evaluation, confirm, evidence, later, raise_items, snapshot
 
 # Shared fixtures (pytest finds them as module attributes).
 year2025, approved2025, evaluation = flow.year2025, flow.approved2025, flow.evaluation
@@ -63,8 +63,40 @@ def test_list_and_detail_for_the_people_involved(world, items, login):
         assert client.get(detail(overdue.pk)).status_code == 200
     npc = login(world.npc_liaison).get(detail(overdue.pk)).content.decode()
     assert "fill-form" not in npc and "verify-form" not in npc and "逾期" in npc
+    assert_status_and_overdue(npc, "pending", "待整改")
     unit = login(world.edu_unit_filler).get(detail(overdue.pk)).content.decode()
     assert "fill-form" in unit and "attachment-upload" in unit
+
+
+def assert_status_and_overdue(html: str, status: str, label: str) -> None:
+    """The real status badge, then the red 逾期 badge right after it (逾期 never replaces the status)."""
+    badge = f'<span class="badge text-bg-secondary status-badge" data-status="{status}">{label}</span>'
+    if status != "pending":
+        badge = badge.replace(
+            "text-bg-secondary", {"in_progress": "text-bg-primary", "verifying": "text-bg-info"}[status]
+        )
+    assert badge + ' <span class="badge text-bg-danger overdue-badge">逾期</span>' in html, html
+
+
+def test_overdue_rows_show_the_real_status_and_a_red_overdue_badge(world, items, login):
+    """List, detail and the self-evaluation's panel: 待整改 / 整改中 / 待核实 each with 逾期 next to it."""
+    Rectification.objects.filter(pk__in=[i.pk for i in items]).update(deadline=timezone.localdate() - timedelta(days=3))
+    unit = world.edu_unit_filler
+    first = services.rectification_save(actor=unit, item=items[1], measures="a", progress_note="b")
+    second = services.rectification_save(actor=unit, item=items[2], measures="a", progress_note="b")
+    evidence(unit, second)
+    services.rectification_submit(actor=unit, item=second)
+    client = login(world.perf_admin)
+    html = client.get(reverse("results:rectification_list")).content.decode()
+    for status, label in (("pending", "待整改"), ("in_progress", "整改中"), ("verifying", "待核实")):
+        assert_status_and_overdue(html, status, label)
+    assert html.count("overdue-badge") == 3
+    assert ">逾期</span>" in html and 'data-status="pending">逾期' not in html
+    assert_status_and_overdue(client.get(detail(first.pk)).content.decode(), "in_progress", "整改中")
+    panel = client.get(reverse("evaluations:self_detail", args=[items[0].self_evaluation_id])).content.decode()
+    assert panel.count("overdue-badge") == 3
+    assert_status_and_overdue(panel, "pending", "待整改")
+    assert client.get(reverse("results:rectification_list"), {"status": "overdue"}).context["page"].paginator.count == 3
 
 
 @pytest.mark.parametrize(
@@ -273,6 +305,8 @@ def test_export_follows_the_filters(world, items, login):
     assert response.status_code == 200 and "attachment" in response["Content-Disposition"]
     ws = load_workbook(io.BytesIO(response.content)).active
     assert ws.max_row == 3 and ws.cell(2, 9).value == "存在问题" and ws.cell(3, 13).value == "逾期"
+    assert ws.cell(2, 12).value == "状态" and ws.cell(3, 12).value == "待整改"  # the real status, 逾期 beside it
+    assert ws.cell(2, 13).value == "是否逾期"
     assert ws.cell(3, 8).value == "青岛第二中学" and ws.cell(3, 7).value == "青岛市教育局"
 
 

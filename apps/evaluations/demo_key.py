@@ -59,11 +59,91 @@ FINDINGS = (
     "3. 项目验收资料归档不完整。"
 )
 RECOMMENDATIONS = "1. 按照核心指标要求细化绩效目标；\n2. 建立资金拨付台账，按月调度；\n3. 完善项目档案管理。"
-REPORT_PDF = (
-    b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n"
-    b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n"
-    b"trailer << /Root 1 0 R >>\n%%EOF\n"
+# --- the demo report file: a one-page PDF with Chinese text -------------------------------------------
+# Written by hand so that no package is needed: the text uses Adobe's standard Chinese font
+# STSong-Light with the UniGB-UCS2-H encoding (UTF-16 code units), which every PDF reader supplies
+# itself, so nothing is embedded and the file stays about 3 KB.
+PDF_FONT = (
+    "<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light /Encoding /UniGB-UCS2-H /DescendantFonts [6 0 R] >>",
+    "<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light"
+    " /CIDSystemInfo << /Registry (Adobe) /Ordering (GB1) /Supplement 2 >> /FontDescriptor 7 0 R"
+    " /DW 1000 /W [1 95 500] >>",
+    "<< /Type /FontDescriptor /FontName /STSong-Light /Flags 6 /FontBBox [-25 -254 1000 880]"
+    " /ItalicAngle 0 /Ascent 880 /Descent -120 /CapHeight 880 /StemV 93 >>",
 )
+PAGE_WIDTH, PAGE_HEIGHT, MARGIN = 595, 842, 72  # A4 in points
+
+
+def _pdf_text(text: str) -> str:
+    """A PDF hex string of the text's UTF-16 code units (what UniGB-UCS2-H reads)."""
+    return "<" + text.encode("utf-16-be").hex().upper() + ">"
+
+
+def _wrap(text: str, size: float) -> list[str]:
+    """Lines that fit the text width: a Chinese character is ``size`` wide, an ASCII one half."""
+    room, lines, line, used = PAGE_WIDTH - 2 * MARGIN, [], "", 0.0
+    for char in text:
+        width = size / 2 if char.isascii() else size
+        if used + width > room:
+            lines.append(line)
+            line, used = "", 0.0
+        line, used = line + char, used + width
+    return [*lines, line]
+
+
+def report_pdf(title: str, paragraphs: list[str]) -> bytes:
+    """A valid one-page A4 PDF: the title, then the paragraphs (wrapped), in STSong-Light."""
+    ops = ["BT", f"/F1 18 Tf 1 0 0 1 {MARGIN} {PAGE_HEIGHT - MARGIN - 18} Tm", f"{_pdf_text(title)} Tj"]
+    ops.append("/F1 11 Tf 17 TL 0 -34 Td")
+    for paragraph in paragraphs:
+        for line in _wrap(paragraph, 11) if paragraph else [""]:
+            ops.append(f"{_pdf_text(line)} Tj T*")
+    ops.append("ET")
+    stream = "\n".join(ops).encode("ascii")
+    info = f"<< /Title <FEFF{title.encode('utf-16-be').hex().upper()}> /Producer (qdperf demo) >>"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {PAGE_WIDTH} {PAGE_HEIGHT}]"
+        " /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>".encode("ascii"),
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        *(font.encode("ascii") for font in PDF_FONT),
+        info.encode("ascii"),
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R /Info %d 0 R >>\n" % (len(objects) + 1, len(objects))
+    out += b"startxref\n%d\n%%%%EOF\n" % xref
+    return bytes(out)
+
+
+def _report(evaluation: KeyEvaluation, agency) -> bytes:
+    """The demo report of a completed key evaluation (fund, score, grade, findings, advice)."""
+    fund = evaluation.fund
+    score = f"{evaluation.score:.2f}" if evaluation.score is not None else "—"
+    return report_pdf(
+        f"{fund.name}绩效评价报告",
+        [
+            f"评价对象：{fund.name}（{fund.code}）",
+            f"主管部门：{evaluation.department.name}",
+            f"评价类型：{evaluation.plan.fiscal_year_id}年度财政重点评价"
+            + (f"，委托{agency.name}实施" if agency is not None else ""),
+            f"评价得分：{score} 分    评价等级：{evaluation.get_grade_display() or '—'}",
+            "",
+            "一、主要问题",
+            *FINDINGS.splitlines(),
+            "",
+            "二、意见建议",
+            *RECOMMENDATIONS.splitlines(),
+            "",
+            "（演示数据）",
+        ],
+    )
 
 
 def _aware(year: int, month: int, day: int) -> datetime:
@@ -217,7 +297,8 @@ def _agency_work(plan: EvaluationPlan, candidates: list[KeyEvaluation], finance:
             continue
         from apps.attachments.services import attachment_add
 
-        report = ContentFile(REPORT_PDF, name=f"{evaluation.fund.name}绩效评价报告.pdf")
+        evaluation.refresh_from_db()
+        report = ContentFile(_report(evaluation, agency), name=f"{evaluation.fund.name}绩效评价报告.pdf")
         attachment_add(
             actor=staff,
             obj=evaluation,

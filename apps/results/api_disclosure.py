@@ -30,8 +30,12 @@ class DisclosureSerializer(serializers.ModelSerializer):
     grade_display = serializers.CharField(source="get_grade_display", read_only=True)
     region_name = serializers.CharField(source="region.name", read_only=True)
     department_name = serializers.CharField(source="department.name", read_only=True)
-    published_by_name = serializers.CharField(source="published_by.username", read_only=True)
-    withdrawn_by_name = serializers.CharField(source="withdrawn_by.username", read_only=True, default=None)
+    published_by_name = serializers.CharField(
+        source="published_by.display_name", read_only=True, help_text="发布人姓名（未登记姓名时为账号）"
+    )
+    withdrawn_by_name = serializers.CharField(
+        source="withdrawn_by.display_name", read_only=True, default=None, help_text="撤回人姓名（未登记姓名时为账号）"
+    )
 
     class Meta:
         model = Disclosure

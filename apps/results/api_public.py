@@ -2,9 +2,15 @@
 
 Only ``Disclosure.objects.public()`` rows and only snapshot fields (no user, no internal record ids
 beyond the disclosure's own number, which is its public address).
+
+Money is given twice: ``amount`` in 元 as stored ("8800000.00") and ``amount_wan`` in 万元 rounded to
+two decimals ("880.00"), the unit the pages show; both are strings (exact decimals), null when the
+record has no amount.
 """
 
 from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -18,6 +24,8 @@ from apps.evaluations.models import Grade
 from . import selectors_disclosure as selectors
 from .models import Disclosure
 from .views_public import PAGE_SIZE, public_filter_form
+
+WAN, CENT = Decimal(10000), Decimal("0.01")
 
 
 class PublicPagination(PageNumberPagination):
@@ -34,6 +42,12 @@ class PublicDisclosureSerializer(serializers.ModelSerializer):
     region = serializers.CharField(source="region.name", read_only=True)
     region_code = serializers.CharField(source="region.code", read_only=True)
     department = serializers.CharField(source="department.name", read_only=True)
+    amount = serializers.DecimalField(
+        max_digits=18, decimal_places=2, read_only=True, allow_null=True, help_text="资金金额，单位：元（两位小数）"
+    )
+    amount_wan = serializers.SerializerMethodField(
+        help_text="资金金额，单位：万元（两位小数，四舍五入），页面显示的单位"
+    )
     url = serializers.SerializerMethodField()
     report_url = serializers.SerializerMethodField()
 
@@ -49,6 +63,7 @@ class PublicDisclosureSerializer(serializers.ModelSerializer):
             "region_code",
             "department",
             "amount",
+            "amount_wan",
             "score",
             "grade",
             "grade_display",
@@ -61,6 +76,12 @@ class PublicDisclosureSerializer(serializers.ModelSerializer):
     def _absolute(self, path: str) -> str:
         request = self.context.get("request")
         return request.build_absolute_uri(path) if request is not None else path
+
+    @extend_schema_field(OpenApiTypes.DECIMAL)
+    def get_amount_wan(self, obj) -> str | None:
+        if obj.amount is None:
+            return None
+        return str((obj.amount / WAN).quantize(CENT, rounding=ROUND_HALF_UP))
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_url(self, obj) -> str:

@@ -39,7 +39,7 @@ class RectificationSerializer(serializers.ModelSerializer):
     )
     source_display = serializers.CharField(source="get_source_display", read_only=True)
     status_display = serializers.CharField(
-        source="status_label", read_only=True, help_text="待整改 | 整改中 | 待核实 | 已完成；逾期取代待整改/整改中"
+        source="status_label", read_only=True, help_text="待整改 | 整改中 | 待核实 | 已完成（逾期另见 is_overdue）"
     )
     is_overdue = serializers.BooleanField(read_only=True, help_text="未完成且已过整改期限")
     organization_name = serializers.CharField(source="organization.name", read_only=True)
@@ -255,48 +255,36 @@ class RectificationViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Ret
         )
         return Response(RectificationSerializer(made, many=True).data, status=status.HTTP_201_CREATED)
 
+    def _step(self, request, payload_class, service) -> Response:
+        """One workflow step on the item: validate the payload, call the service with it, answer the detail."""
+        payload = payload_class(data=request.data)
+        payload.is_valid(raise_exception=True)
+        item = service(actor=request.user, item=self.get_object(), **payload.validated_data)
+        return self._detail(item)
+
     @extend_schema(request=RectificationSaveSerializer, responses=RectificationDetailSerializer)
     @action(detail=True, methods=["post"], url_path="save")
     def save_progress(self, request, pk=None):
         """保存整改措施与整改情况 (the responsible unit; the first save starts the rectification)."""
-        payload = RectificationSaveSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        item = services.rectification_save(actor=request.user, item=self.get_object(), **payload.validated_data)
-        return self._detail(item)
+        return self._step(request, RectificationSaveSerializer, services.rectification_save)
 
     @extend_schema(request=RectificationCommentSerializer, responses=RectificationDetailSerializer)
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
         """报送核实: measures, progress note and at least one evidence file required."""
-        payload = RectificationCommentSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        item = services.rectification_submit(
-            actor=request.user, item=self.get_object(), comment=payload.validated_data["comment"]
-        )
-        return self._detail(item)
+        return self._step(request, RectificationCommentSerializer, services.rectification_submit)
 
     @extend_schema(request=RectificationCommentSerializer, responses=RectificationDetailSerializer)
     @action(detail=True, methods=["post"])
     def accept(self, request, pk=None):
         """核实通过 → 已完成 (finance; comment optional)."""
-        payload = RectificationCommentSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        item = services.rectification_accept(
-            actor=request.user, item=self.get_object(), comment=payload.validated_data["comment"]
-        )
-        return self._detail(item)
+        return self._step(request, RectificationCommentSerializer, services.rectification_accept)
 
     @extend_schema(request=RectificationReopenSerializer, responses=RectificationDetailSerializer)
     @action(detail=True, methods=["post"])
     def reopen(self, request, pk=None):
         """重新整改 → 整改中 (finance; comment required; optionally a new deadline)."""
-        payload = RectificationReopenSerializer(data=request.data)
-        payload.is_valid(raise_exception=True)
-        data = payload.validated_data
-        item = services.rectification_reopen(
-            actor=request.user, item=self.get_object(), comment=data["comment"], deadline=data.get("deadline")
-        )
-        return self._detail(item)
+        return self._step(request, RectificationReopenSerializer, services.rectification_reopen)
 
 
 router.register("rectifications", RectificationViewSet, basename="rectification")

@@ -135,10 +135,15 @@ class Rectification(models.Model):
 
     @property
     def status_label(self) -> str:
-        """The status as users read it: 逾期 replaces 待整改/整改中 once the deadline has passed."""
-        if self.is_overdue and self.status in (self.Status.PENDING, self.Status.IN_PROGRESS):
-            return self.OVERDUE_LABEL
+        """The status as users read it: always the real status (待整改/整改中/待核实/已完成); 逾期 is
+        shown next to it as a flag of its own (``is_overdue``), never instead of it."""
         return self.get_status_display()
+
+    @property
+    def status_with_overdue(self) -> str:
+        """One line of text for places without badges (待办, messages): "整改中（逾期）"."""
+        label = self.get_status_display()
+        return f"{label}（{self.OVERDUE_LABEL}）" if self.is_overdue else label
 
 
 class Suggestion(models.TextChoices):

@@ -37,6 +37,7 @@ from apps.evaluations.models import KeyEvaluation, SelfEvaluation
 from apps.orgs.models import FiscalYear, Organization
 
 from .models import Rectification
+from .public_text import sentence
 
 R = Rectification
 S = Rectification.Status
@@ -375,7 +376,7 @@ def self_evaluation_shortfalls(evaluation: SelfEvaluation) -> list[Shortfall]:
             executed = evaluation.executed_amount or 0
             rate = (executed / evaluation.budget_amount * 100) if evaluation.budget_amount else 100
             problem = f"预算执行率为 {rate:.2f}%，未全部执行。" + (
-                f"偏差原因：{evaluation.execution_reason}" if evaluation.execution_reason else ""
+                f"偏差原因：{sentence(evaluation.execution_reason)}" if sentence(evaluation.execution_reason) else ""
             )
             ref, measure = EXECUTION_REFERENCE, evaluation.execution_measure
         else:
@@ -387,8 +388,8 @@ def self_evaluation_shortfalls(evaluation: SelfEvaluation) -> list[Shortfall]:
             else:
                 actual, unit = _plain_number(line.actual_value), ind.unit
             problem = f"指标“{ind.name}”未完成年度目标（目标值 {ind.value_display}，实际完成 {actual}{unit}）。"
-            if line.shortfall_reason:
-                problem += f"偏差原因：{line.shortfall_reason}"
+            if sentence(line.shortfall_reason):
+                problem += f"偏差原因：{sentence(line.shortfall_reason)}"
             measure = line.improvement_measure
         shortfalls.append(Shortfall(ref, row.name, problem, measure or "", ref in raised))
     return shortfalls
@@ -504,7 +505,7 @@ def rectifications_from_key_evaluation(
 def key_monitoring_problem(key) -> str:
     """The proposed problem text for a key-monitoring measure."""
     text = f"重点监控发现问题，财政已作出“{key.get_measure_display()}”处理。" if key.measure else ""
-    return text + (f"理由：{key.measure_reason}" if key.measure_reason else "")
+    return text + (f"理由：{sentence(key.measure_reason)}" if sentence(key.measure_reason) else "")
 
 
 @transaction.atomic

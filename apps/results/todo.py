@@ -3,7 +3,7 @@
 
 Rectification spans years (a 2025 self-evaluation's items are worked on in 2026), so open items are
 listed whatever year is selected. One query per kind the user may do, capped; the deadline is the
-item's due date, 逾期 and 重新整改 are said in the note."""
+item's due date; the note starts with the real status and 逾期 ("整改中 · 逾期"), then 重新整改."""
 
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +23,11 @@ def _title(verb: str, item: Rectification) -> str:
     return f"{verb}：{subject} — {item.problem[:30]}"
 
 
+def _state(item: Rectification, today) -> list[str]:
+    """The real status, then 逾期 when the deadline has passed ("整改中 · 逾期")."""
+    return [item.get_status_display(), *([Rectification.OVERDUE_LABEL] if item.deadline < today else [])]
+
+
 @register
 def rectification_todos(user, fiscal_year) -> list[TodoItem]:
     today = timezone.localdate()
@@ -35,14 +40,12 @@ def rectification_todos(user, fiscal_year) -> list[TodoItem]:
             .order_by("deadline", "pk")[:LIMIT]
         )
         for item in rows:
-            notes = []
+            # The status and 逾期 first: the home page cuts long notes (a reopen comment) short.
+            notes = _state(item, today)
             if item.reopen_count:
                 notes.append(
                     f"财政要求重新整改：{item.verification_comment}" if item.verification_comment else "重新整改"
                 )
-            if item.deadline < today:
-                notes.append("已逾期")
-            notes.append(item.get_status_display())
             items.append(
                 TodoItem(
                     title=_title("重新整改" if item.reopen_count else "填报整改", item),
@@ -66,7 +69,7 @@ def rectification_todos(user, fiscal_year) -> list[TodoItem]:
                     url=reverse("results:rectification_detail", args=[item.pk]),
                     category=CATEGORY,
                     due_on=item.deadline,
-                    note=f"{item.organization.name} 已报送核实",
+                    note=" · ".join([*_state(item, today), f"{item.organization.name} 已报送核实"]),
                 )
             )
     return items

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.views import View
@@ -212,121 +213,119 @@ class RectificationStepView(RectificationDetailView):
 
 
 class RaiseMixin(ActionRequiredMixin, TemplateView):
-    required_action = "rectification.create"
+    """The raise pages share one post flow: a valid form goes to the service (``create``); its
+    ``ValidationError`` goes back on the form (400); success says what was done and redirects."""
 
-    def render_invalid(self, **context):
-        return self.render_to_response(self.get_context_data(**context), status=400)
+    required_action = "rectification.create"
+    form_class: type
+    # The record the items are raised from (read with its own view action: 404 outside scope).
+    record_model: type | None = None
+    record_action = ""
+    record_related: tuple[str, ...] = ()
+
+    @cached_property
+    def record(self):
+        rows = self.record_model.objects.restrict(self.request.user, self.record_action)
+        return get_object_or_404(rows.select_related(*self.record_related), pk=self.kwargs["pk"])
+
+    def make_form(self, data=None):
+        return self.form_class(data)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(form=kwargs.pop("form", None) or self.initial_form(), **kwargs)
+
+    def initial_form(self):
+        return self.make_form()
+
+    def create(self, form):
+        """Call the service with the valid ``form``; returns what ``success`` reports."""
+        raise NotImplementedError
+
+    def success(self, result) -> tuple[str, str]:
+        """(message, redirect URL) once ``create`` succeeded."""
+        raise NotImplementedError
+
+    def post(self, request, *args, **kwargs):
+        form = self.make_form(request.POST)
+        if form.is_valid():
+            try:
+                result = self.create(form)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                message, url = self.success(result)
+                messages.success(request, message)
+                return redirect(url)
+        return self.render_to_response(self.get_context_data(form=form), status=400)
 
 
 class RaiseFromSelfEvaluationView(RaiseMixin):
     template_name = "results/rectification_create_self.html"
-
-    @cached_property
-    def record(self) -> SelfEvaluation:
-        return get_object_or_404(
-            SelfEvaluation.objects.restrict(self.request.user, "selfeval.view").select_related(
-                "fund__department", "organization", "round"
-            ),
-            pk=self.kwargs["pk"],
-        )
+    form_class = RaiseFromSelfEvaluationForm
+    record_model, record_action = SelfEvaluation, "selfeval.view"
+    record_related = ("fund__department", "organization", "round")
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
-            record=self.record,
-            shortfalls=services.self_evaluation_shortfalls(self.record),
-            form=kwargs.pop("form", None) or RaiseFromSelfEvaluationForm(),
-            **kwargs,
+            record=self.record, shortfalls=services.self_evaluation_shortfalls(self.record), **kwargs
         )
 
-    def post(self, request, pk):
-        form = RaiseFromSelfEvaluationForm(request.POST)
-        if form.is_valid():
-            try:
-                made = services.rectifications_from_self_evaluation(
-                    actor=request.user, evaluation=self.record, **form.cleaned_data
-                )
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
-                messages.success(request, f"已下达整改 {len(made)} 项。" if made else "没有新的问题需要下达整改。")
-                return redirect("evaluations:self_detail", pk=pk)
-        return self.render_invalid(form=form)
+    def create(self, form):
+        return services.rectifications_from_self_evaluation(
+            actor=self.request.user, evaluation=self.record, **form.cleaned_data
+        )
+
+    def success(self, made):
+        message = f"已下达整改 {len(made)} 项。" if made else "没有新的问题需要下达整改。"
+        return message, reverse("evaluations:self_detail", args=[self.record.pk])
 
 
 class RaiseFromKeyEvaluationView(RaiseMixin):
     template_name = "results/rectification_create_key.html"
+    form_class = RaiseFromKeyEvaluationForm
+    record_model, record_action = KeyEvaluation, "evaluation.view"
+    record_related = ("fund__organization", "department", "plan")
 
-    @cached_property
-    def record(self) -> KeyEvaluation:
-        return get_object_or_404(
-            KeyEvaluation.objects.restrict(self.request.user, "evaluation.view").select_related(
-                "fund__organization", "department", "plan"
-            ),
-            pk=self.kwargs["pk"],
-        )
+    def initial_form(self):
+        return self.form_class(initial={"problems": "\n".join(services.split_findings(self.record.findings))})
 
     def get_context_data(self, **kwargs):
-        initial = {"problems": "\n".join(services.split_findings(self.record.findings))}
         return super().get_context_data(
-            record=self.record,
-            raised=list(selectors.for_record(self.request.user, self.record)),
-            form=kwargs.pop("form", None) or RaiseFromKeyEvaluationForm(initial=initial),
-            **kwargs,
+            record=self.record, raised=list(selectors.for_record(self.request.user, self.record)), **kwargs
         )
 
-    def post(self, request, pk):
-        form = RaiseFromKeyEvaluationForm(request.POST)
-        if form.is_valid():
-            try:
-                made = services.rectifications_from_key_evaluation(
-                    actor=request.user,
-                    evaluation=self.record,
-                    problems=form.problem_list(),
-                    deadline=form.cleaned_data["deadline"],
-                    requirement=form.cleaned_data["requirement"],
-                )
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
-                messages.success(request, f"已下达整改 {len(made)} 项。" if made else "这些问题已下达过整改。")
-                return redirect("evaluations:key_detail", pk=pk)
-        return self.render_invalid(form=form)
+    def create(self, form):
+        return services.rectifications_from_key_evaluation(
+            actor=self.request.user,
+            evaluation=self.record,
+            problems=form.problem_list(),
+            deadline=form.cleaned_data["deadline"],
+            requirement=form.cleaned_data["requirement"],
+        )
+
+    def success(self, made):
+        message = f"已下达整改 {len(made)} 项。" if made else "这些问题已下达过整改。"
+        return message, reverse("evaluations:key_detail", args=[self.record.pk])
 
 
 class RaiseFromKeyMonitoringView(RaiseMixin):
     template_name = "results/rectification_create_monitoring.html"
+    form_class = RaiseFromKeyMonitoringForm
+    record_model, record_action = KeyMonitoring, "monitoring.key"
+    record_related = ("fund__organization", "fund__department")
 
-    @cached_property
-    def record(self) -> KeyMonitoring:
-        return get_object_or_404(
-            KeyMonitoring.objects.restrict(self.request.user, "monitoring.key").select_related(
-                "fund__organization", "fund__department"
-            ),
-            pk=self.kwargs["pk"],
-        )
+    def initial_form(self):
+        return self.form_class(initial={"problem": services.key_monitoring_problem(self.record)})
 
     def get_context_data(self, **kwargs):
-        initial = {"problem": services.key_monitoring_problem(self.record)}
-        return super().get_context_data(
-            record=self.record,
-            raised=list(selectors.visible(self.request.user).filter(key_monitoring=self.record).order_by("id")),
-            form=kwargs.pop("form", None) or RaiseFromKeyMonitoringForm(initial=initial),
-            **kwargs,
-        )
+        raised = selectors.visible(self.request.user).filter(key_monitoring=self.record).order_by("id")
+        return super().get_context_data(record=self.record, raised=list(raised), **kwargs)
 
-    def post(self, request, pk):
-        form = RaiseFromKeyMonitoringForm(request.POST)
-        if form.is_valid():
-            try:
-                item = services.rectification_from_key_monitoring(
-                    actor=request.user, key=self.record, **form.cleaned_data
-                )
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
-                messages.success(request, "已下达整改。")
-                return redirect("results:rectification_detail", pk=item.pk)
-        return self.render_invalid(form=form)
+    def create(self, form):
+        return services.rectification_from_key_monitoring(actor=self.request.user, key=self.record, **form.cleaned_data)
+
+    def success(self, item):
+        return "已下达整改。", reverse("results:rectification_detail", args=[item.pk])
 
 
 class RaiseManualView(RaiseMixin):
@@ -334,34 +333,25 @@ class RaiseManualView(RaiseMixin):
 
     template_name = "results/rectification_create_manual.html"
 
-    def _form(self, data=None):
+    def make_form(self, data=None):
         initial = {"fund_code": self.request.GET.get("fund", ""), "organization": self.request.GET.get("organization")}
         return ManualRectificationForm(
             data, initial=initial, user=self.request.user, fiscal_year=years.selected_year(self.request)
         )
 
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(form=kwargs.pop("form", None) or self._form(), **kwargs)
+    def create(self, form):
+        data = form.cleaned_data
+        return services.rectification_create(
+            actor=self.request.user,
+            source=data["source"],
+            source_reference=data["source_reference"],
+            organization=data["organization"],
+            fund=data["fund_code"],
+            fiscal_year=years.selected_year(self.request),
+            problem=data["problem"],
+            requirement=data["requirement"],
+            deadline=data["deadline"],
+        )
 
-    def post(self, request):
-        form = self._form(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                item = services.rectification_create(
-                    actor=request.user,
-                    source=data["source"],
-                    source_reference=data["source_reference"],
-                    organization=data["organization"],
-                    fund=data["fund_code"],
-                    fiscal_year=years.selected_year(request),
-                    problem=data["problem"],
-                    requirement=data["requirement"],
-                    deadline=data["deadline"],
-                )
-            except ValidationError as exc:
-                add_service_errors(form, exc)
-            else:
-                messages.success(request, "已下达整改。")
-                return redirect("results:rectification_detail", pk=item.pk)
-        return self.render_invalid(form=form)
+    def success(self, item):
+        return "已下达整改。", reverse("results:rectification_detail", args=[item.pk])

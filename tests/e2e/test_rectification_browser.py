@@ -1,7 +1,7 @@
 """Headless Chromium: finance (perf_admin) raises 整改 from a confirmed self-evaluation; 青岛第二中学's
 filler saves measures and progress, is refused without evidence, uploads a file and submits;
 finance reopens with a comment, the unit submits again and finance accepts. The list shows the
-counts, the 逾期 flag and the table per department."""
+counts, the real status with a red 逾期 badge beside it and the table per department."""
 
 from datetime import date, timedelta
 
@@ -102,6 +102,10 @@ def test_raise_fill_submit_reopen_accept(page, live_server, confirmed, tmp_path)
     expect(page.locator('[data-count="overdue"]')).to_have_text("1")
     expect(page.locator('[data-count="done"]')).to_have_text("1")
     expect(page.locator("#rectifications tr.overdue")).to_have_count(1)
+    overdue_row = page.locator("#rectifications tr.overdue")
+    expect(overdue_row.locator(".status-badge")).to_have_text("待整改")  # the real status …
+    expect(overdue_row.locator(".overdue-badge")).to_have_text("逾期")  # … and 逾期 beside it, in red
+    assert "text-bg-danger" in overdue_row.locator(".overdue-badge").get_attribute("class")
     expect(page.locator("#overdue-by-department")).to_contain_text("青岛市教育局")
     shot(page, "rectification-04-list")
     item.refresh_from_db()

@@ -1,5 +1,6 @@
 """`{% disclosure_panel record %}`: the disclosure panel shown on the target, self-evaluation, key
-evaluation and fund detail pages; and ``iso_cn_date`` for dates kept in snapshots.
+evaluation and fund detail pages; ``iso_cn_date`` for dates kept in snapshots; ``clause`` and
+``{% join_clauses a b %}`` join a reason and a measure without doubled punctuation ("支付。；").
 
 The panel shows the record's disclosures (published / withdrawn) to whoever may see them and, for
 finance of the record's region, the publish button (key evaluations: with the report file to
@@ -18,6 +19,8 @@ from apps.core import permissions
 from .. import selectors_disclosure as selectors
 from .. import services_disclosure as services
 from ..models import Disclosure
+from ..public_text import clause as _clause
+from ..public_text import join_clauses as _join_clauses
 
 register = template.Library()
 
@@ -32,6 +35,18 @@ def iso_cn_date(value) -> str:
     except ValueError:
         return str(value)
     return f"{day.year}年{day.month}月{day.day}日"
+
+
+@register.filter
+def clause(value) -> str:
+    """A typed sentence without its trailing 。/；/; (for joining it to the next one)."""
+    return _clause(value)
+
+
+@register.simple_tag
+def join_clauses(*parts) -> str:
+    """'待验收后支付。' + '验收后及时支付' → '待验收后支付；验收后及时支付' (empty parts left out)."""
+    return _join_clauses(*parts)
 
 
 @register.simple_tag(takes_context=True)

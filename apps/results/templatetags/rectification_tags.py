@@ -1,7 +1,7 @@
 """`{% rectification_panel record %}`: the 整改 items of a self-evaluation, key evaluation or fund on
 that record's detail page (status, deadline, 逾期) and, for the region's finance, the "下达整改" button.
 One query for the items (plus none for the button: the permission is decided in Python on the
-loaded owner). `{% rectification_status_badge item %}`: the status as users read it (逾期 in red)."""
+loaded owner). `{% rectification_status_badge item %}`: the real status plus a red 逾期 badge when overdue."""
 
 from django import template
 from django.template.loader import render_to_string
@@ -26,13 +26,18 @@ STATUS_CLASSES = {
 
 @register.simple_tag
 def rectification_status_badge(item: Rectification) -> str:
-    label = item.status_label
-    css = "text-bg-danger" if label == Rectification.OVERDUE_LABEL else STATUS_CLASSES.get(item.status, "")
-    extra = ""
-    if item.is_overdue and label != Rectification.OVERDUE_LABEL:
-        extra = format_html(' <span class="badge text-bg-danger">{}</span>', Rectification.OVERDUE_LABEL)
+    """The real status, and a red 逾期 badge next to it when the deadline has passed (any open status)."""
+    overdue = ""
+    if item.is_overdue:
+        overdue = format_html(
+            ' <span class="badge text-bg-danger overdue-badge">{}</span>', Rectification.OVERDUE_LABEL
+        )
     return format_html(
-        '<span class="badge {} status-badge" data-status="{}">{}</span>{}', css, item.status, label, extra
+        '<span class="badge {} status-badge" data-status="{}">{}</span>{}',
+        STATUS_CLASSES.get(item.status, ""),
+        item.status,
+        item.get_status_display(),
+        overdue,
     )
 
 
