@@ -84,7 +84,7 @@ def test_anonymous_visitor_filters_opens_a_report_and_downloads_it(page, live_se
     expect(results.first).to_contain_text("良")
     page.click("#public-results .pub-item a.fw-semibold")
     expect(page.locator("#public-title")).to_have_text(published.title)
-    expect(page.locator("#pub-score")).to_have_text("83")
+    expect(page.locator("#pub-score")).to_have_text("83.00")
     expect(page.locator("#pub-dimensions")).to_contain_text("产出")
     shot(page, "public-detail-desktop")
     with page.expect_download() as download_info:
