@@ -1,5 +1,6 @@
 """What every official Excel form of qdperf shares: the house styles and a top-down form writer."""
 
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.page import PageMargins
@@ -14,6 +15,35 @@ LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
 RIGHT = Alignment(horizontal="right", vertical="center")
 SHADE = PatternFill("solid", fgColor="F2F2F2")
 WAN_FORMAT = "#,##0.00"
+# Typed text starting like this is kept as text, never evaluated (formula injection).
+FORMULA_START = ("=", "+", "-", "@")
+
+
+def plain_cell(ws, value):
+    """A data cell of a streamed (write-only) sheet: the bare value (fast), or a text cell when typed
+    text looks like a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        cell = WriteOnlyCell(ws, value=value)
+        cell.data_type = "s"
+        return cell
+    return value
+
+
+def styled_cell(ws, value, *, font=FONT, align=None, fill=None, number_format=None, border=None):
+    """A styled cell of a streamed (write-only) sheet; typed text never becomes a formula."""
+    cell = WriteOnlyCell(ws, value=value)
+    if isinstance(value, str) and cell.data_type == "f":
+        cell.data_type = "s"
+    cell.font = font
+    if align is not None:
+        cell.alignment = align
+    if fill is not None:
+        cell.fill = fill
+    if number_format:
+        cell.number_format = number_format
+    if border is not None:
+        cell.border = border
+    return cell
 
 
 class FormWriter:

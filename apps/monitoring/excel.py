@@ -31,7 +31,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
 
 from apps.core import audit, permissions
-from apps.core.excel import FormWriter
+from apps.core.excel import FormWriter, plain_cell, styled_cell
 from apps.core.templatetags.qd import cn_date
 from apps.indicators.framework import Comparison, Level1, Level2
 from apps.targets import excel as target_excel
@@ -353,29 +353,6 @@ def _lines(text, width: float) -> int:
     return sum(max(1, -(-_display_width(p) // usable)) for p in (str(text or "").splitlines() or [""]))
 
 
-def _safe(ws, value):
-    """A write-only cell that stays text when typed data looks like a formula (=, +, -, @)."""
-    if isinstance(value, str) and value.startswith(("=", "+", "-", "@")):
-        cell = WriteOnlyCell(ws, value=value)
-        cell.data_type = "s"
-        return cell
-    return value
-
-
-def _styled(ws, value, *, font=FONT, fill=None, align=None, number_format=None):
-    cell = WriteOnlyCell(ws, value=value)
-    if isinstance(value, str) and cell.data_type == "f":
-        cell.data_type = "s"
-    cell.font = font
-    if fill is not None:
-        cell.fill = fill
-    if align is not None:
-        cell.alignment = align
-    if number_format:
-        cell.number_format = number_format
-    return cell
-
-
 def _save(wb):
     """The workbook in a temporary file at position 0."""
     file = tempfile.TemporaryFile()  # noqa: SIM115 — the response closes (and so deletes) it
@@ -409,8 +386,8 @@ def execution_template(*, actor, round: MonitoringRound):  # noqa: A002
         "说明：请在“已执行金额”列填写截至数据截止日期的执行数，单位为元；"
         "按万元填写时请把表头改为“已执行金额（万元）”。不要使用公式。"
     )
-    ws.append([_styled(ws, note, align=LEFT)])
-    ws.append([_styled(ws, label, font=BOLD, fill=SHADE, align=CENTER) for label, _ in TEMPLATE_HEADERS])
+    ws.append([styled_cell(ws, note, align=LEFT)])
+    ws.append([styled_cell(ws, label, font=BOLD, fill=SHADE, align=CENTER) for label, _ in TEMPLATE_HEADERS])
     rows = (
         MonitoringReport.objects.filter(round=round_)
         .order_by("fund__code")
@@ -420,7 +397,7 @@ def execution_template(*, actor, round: MonitoringRound):  # noqa: A002
     for values in rows.iterator(chunk_size=2000):
         code_cell = WriteOnlyCell(ws, value=values[0])
         code_cell.data_type, code_cell.number_format = "s", "@"
-        ws.append([code_cell, *(_safe(ws, v) for v in values[1:])])
+        ws.append([code_cell, *(plain_cell(ws, v) for v in values[1:])])
         count += 1
     audit.record(audit.Kind.EXPORT, actor=actor, obj=round_, comment=f"下载执行数导入模板（{count} 个项目）")
     name = safe_filename(f"执行数导入模板-{round_.organization.name}-{timezone.localdate():%Y%m%d}.xlsx")
@@ -617,15 +594,15 @@ class _Totals:
 def _header_row(ws, headers):
     for i, (_, width) in enumerate(headers, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
-    ws.append([_styled(ws, label, font=BOLD, fill=SHADE, align=CENTER) for label, _ in headers])
+    ws.append([styled_cell(ws, label, font=BOLD, fill=SHADE, align=CENTER) for label, _ in headers])
 
 
 def _money(ws, yuan: Decimal, *, font=FONT):
-    return _styled(ws, wan(yuan), font=font, number_format=WAN_FORMAT)
+    return styled_cell(ws, wan(yuan), font=font, number_format=WAN_FORMAT)
 
 
 def _rate(ws, rate: Decimal | None, *, font=FONT):
-    return _styled(ws, rate, font=font, number_format="0.00") if rate is not None else None
+    return styled_cell(ws, rate, font=font, number_format="0.00") if rate is not None else None
 
 
 REPORT_FIELDS = (
@@ -674,10 +651,10 @@ def summary_export(*, actor, round: MonitoringRound, chunk_size: int = 2000):  #
     summary = wb.create_sheet(SUMMARY_SHEET)  # first sheet; its rows are appended at the end
     summary.freeze_panes = "A4"
     schedule = rules.elapsed_share(round_.data_as_of, round_.fiscal_year_id)
-    summary.append([_styled(summary, f"{round_.name}执行情况汇总", font=TITLE_FONT)])
+    summary.append([styled_cell(summary, f"{round_.name}执行情况汇总", font=TITLE_FONT)])
     as_of = cn_date(round_.data_as_of)
     subtitle = f"{round_.organization.name} · 数据截至{as_of} · 时间进度 {schedule}% · 金额单位：万元"
-    summary.append([_safe(summary, subtitle)])
+    summary.append([plain_cell(summary, subtitle)])
     _header_row(summary, SUMMARY_HEADERS)
     used = {SUMMARY_SHEET}
     departments: list[tuple[str, _Totals]] = []
@@ -687,12 +664,12 @@ def summary_export(*, actor, round: MonitoringRound, chunk_size: int = 2000):  #
     def close_department():
         ws.append(
             [
-                _styled(ws, "合计", font=BOLD),
-                _styled(ws, f"{totals.funds} 个项目", font=BOLD),
+                styled_cell(ws, "合计", font=BOLD),
+                styled_cell(ws, f"{totals.funds} 个项目", font=BOLD),
                 _money(ws, totals.budget, font=BOLD),
                 _money(ws, totals.executed, font=BOLD),
                 _rate(ws, totals.rate, font=BOLD),
-                _styled(ws, totals.warnings, font=BOLD),
+                styled_cell(ws, totals.warnings, font=BOLD),
                 None,
             ]
         )
@@ -726,8 +703,8 @@ def summary_export(*, actor, round: MonitoringRound, chunk_size: int = 2000):  #
             key = MEASURE_LABELS.get(measure, "") or "已列入重点监控"
         ws.append(
             [
-                _safe(ws, code),
-                _safe(ws, name),
+                plain_cell(ws, code),
+                plain_cell(ws, name),
                 _money(ws, budget),
                 _money(ws, executed) if executed is not None else None,
                 _rate(ws, rate),
@@ -741,17 +718,17 @@ def summary_export(*, actor, round: MonitoringRound, chunk_size: int = 2000):  #
         close_department()
     for dept_name, t in departments:
         summary.append(
-            [_safe(summary, dept_name), t.funds, _money(summary, t.budget), _money(summary, t.executed),
+            [plain_cell(summary, dept_name), t.funds, _money(summary, t.budget), _money(summary, t.executed),
              _rate(summary, t.rate), t.warnings]
         )  # fmt: skip
     summary.append(
         [
-            _styled(summary, "合计", font=BOLD),
-            _styled(summary, region.funds, font=BOLD),
+            styled_cell(summary, "合计", font=BOLD),
+            styled_cell(summary, region.funds, font=BOLD),
             _money(summary, region.budget, font=BOLD),
             _money(summary, region.executed, font=BOLD),
             _rate(summary, region.rate, font=BOLD),
-            _styled(summary, region.warnings, font=BOLD),
+            styled_cell(summary, region.warnings, font=BOLD),
         ]
     )
     file = _save(wb)

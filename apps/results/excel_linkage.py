@@ -16,7 +16,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
 from apps.core import audit
-from apps.core.excel import BOLD, BORDER, CENTER, FONT, LEFT, SHADE, TITLE_FONT, WAN_FORMAT
+from apps.core.excel import BOLD, BORDER, CENTER, FONT, LEFT, SHADE, TITLE_FONT, WAN_FORMAT, styled_cell
 from apps.targets.excel import XLSX_CONTENT_TYPE, safe_filename  # noqa: F401 — re-exported for the view
 
 from .selectors_linkage import Report
@@ -44,13 +44,9 @@ def wan(value: Decimal | None) -> Decimal | None:
 
 
 def _cell(ws, value, *, font=FONT, align=LEFT, fill=None, money=False):
-    cell = WriteOnlyCell(ws, value=value)
-    cell.font, cell.alignment, cell.border = font, align, BORDER
-    if fill is not None:
-        cell.fill = fill
-    if money:
-        cell.number_format = WAN_FORMAT
-    return cell
+    return styled_cell(
+        ws, value, font=font, align=align, fill=fill, border=BORDER, number_format=WAN_FORMAT if money else None
+    )
 
 
 def report_workbook(report: Report, *, scope: str, file) -> None:

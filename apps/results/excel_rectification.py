@@ -10,10 +10,9 @@ from urllib.parse import quote
 from django.db.models import QuerySet
 from django.utils import timezone
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
 
-from apps.core.excel import BOLD, CENTER, FONT, LEFT, SHADE, TITLE_FONT
+from apps.core.excel import BOLD, CENTER, FONT, LEFT, SHADE, TITLE_FONT, plain_cell, styled_cell
 from apps.core.templatetags.qd import cn_date
 
 from .models import Rectification
@@ -49,22 +48,7 @@ FIELDS = (
 
 
 def _cell(ws, value, *, font=FONT, fill=None, align=LEFT):
-    cell = WriteOnlyCell(ws, value=value)
-    if isinstance(value, str) and cell.data_type == "f":  # typed text that looks like a formula stays text
-        cell.data_type = "s"
-    cell.font, cell.alignment = font, align
-    if fill is not None:
-        cell.fill = fill
-    return cell
-
-
-def _safe(ws, value):
-    """Data cells stay plain (fast); typed text that looks like a formula (=, +, -, @) stays text."""
-    if isinstance(value, str) and value.startswith(("=", "+", "-", "@")):
-        cell = WriteOnlyCell(ws, value=value)
-        cell.data_type = "s"
-        return cell
-    return value
+    return styled_cell(ws, value, font=font, fill=fill, align=align)
 
 
 def export_list(rows: QuerySet, today: date | None = None) -> bytes:
@@ -84,7 +68,7 @@ def export_list(rows: QuerySet, today: date | None = None) -> bytes:
         overdue = data["status"] != Rectification.Status.DONE and data["deadline"] < today
         ws.append(
             [
-                _safe(ws, v)
+                plain_cell(ws, v)
                 for v in (
                     n,
                     data["fiscal_year_id"],
