@@ -9,12 +9,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from io import BytesIO
 from types import SimpleNamespace
+from zipfile import ZipFile
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from apps.core.models import AuditEvent
 from apps.evaluations.models import EvaluationPlan, KeyEvaluation, ScoringRules, SelfEvaluation, SelfEvaluationRound
 from apps.funds.models import SpecialFund
 from apps.monitoring.models import MonitoringReport, MonitoringRound
@@ -407,6 +409,30 @@ def test_excel_of_the_comparison_and_department(world, data, login):
     ws = _sheet(login(world.edu_approver).get(reverse("results:dashboard_excel", args=["coverage"]), {"year": 2025}))
     assert ws["A2"].value.startswith("范围：青岛市教育局 · 2025年度")
     assert [c.value for c in ws[5]] == ["已批复绩效目标", 3, 4, 75.0]
+
+
+def test_excel_keeps_a_name_that_looks_like_a_formula_as_text(world, data, login):
+    name = '=HYPERLINK("http://evil.example","点击")'
+    type(world.edu).objects.filter(pk=world.edu.pk).update(name=name)
+    response = login(world.perf_admin).get(reverse("results:dashboard_excel", args=["execution"]), {"year": 2025})
+    ws = _sheet(response)
+    cell = next(c for c in ws["A"] if c.value == name)  # rows sort by name: "=" comes first
+    assert cell.data_type == "s" and ws.cell(cell.row, 2).value == 3
+    assert "<f>" not in ZipFile(BytesIO(response.content)).read("xl/worksheets/sheet1.xml").decode()
+
+
+def test_excel_download_is_audited_with_what_and_whose_scope(world, data, login):
+    exports = AuditEvent.objects.filter(kind=AuditEvent.Kind.EXPORT)
+    assert not exports.exists()
+    login(world.perf_admin).get(reverse("results:dashboard_excel", args=["execution"]), {"year": 2025})
+    event = exports.get()
+    assert event.actor == world.perf_admin
+    assert event.comment == "导出分析看板“预算执行进度”（Excel；范围：市本级 · 2025年度）"
+    login(world.perf_admin).get(reverse("results:dashboard_excel", args=["compare"]), {"year": 2025})
+    assert exports.latest("pk").comment == "导出分析看板“区市对比”（Excel；范围：全市各区域 · 2025年度）"
+    # A refused download writes nothing.
+    login(world.edu_approver).get(reverse("results:dashboard_excel", args=["ranking"]), {"year": 2025})
+    assert exports.count() == 2
 
 
 def test_department_cannot_download_the_ranking(world, data, login):

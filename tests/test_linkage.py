@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.core.models import AuditEvent
@@ -313,6 +314,48 @@ def test_departure_needs_a_reason_and_nothing_changes_without_one(world, year):
     fund_services.fund_arrange(actor=world.perf_admin, fund=f27, amount=D("800000"), reason="民生刚性支出，压减 20%")
     decision = BudgetDecision.objects.get(fund=f27)
     assert decision.departs and decision.reason == "民生刚性支出，压减 20%" and decision.decided_amount == D("800000")
+
+
+def requested_total(world, other="200000"):
+    """A 2027 request of 财政拨款 1 000 000 + 其他资金 ``other`` (申报金额 1 200 000 by default)."""
+    _, _, f27 = chain(world, "85")
+    SpecialFund.objects.filter(pk=f27.pk).update(other_amount=D(other))
+    f27.refresh_from_db()
+    return f27
+
+
+def test_arrange_above_the_requested_total_is_refused_and_nothing_changes(world, year):
+    f27 = requested_total(world)
+    assert f27.total_amount == D("1200000")
+    before = snapshot()
+    for amount in (D("1200000.01"), D("99999999999")):
+        with pytest.raises(ValidationError) as err:
+            fund_services.fund_arrange(actor=world.perf_admin, fund=f27, amount=amount, reason="足额保障")
+        message = err.value.message_dict["arranged_amount"][0]
+        assert message.startswith("安排金额 ") and "不能超过申报金额 120.00万元" in message
+        assert snapshot() == before
+    assert "安排金额 10,000,000.00万元 不能超过申报金额 120.00万元" in message
+    # Exactly the requested total (财政拨款+其他资金) is fine.
+    fund_services.fund_arrange(actor=world.perf_admin, fund=f27, amount=D("1200000.00"), reason="足额保障")
+    assert SpecialFund.objects.get(pk=f27.pk).arranged_amount == D("1200000.00")
+
+
+def test_arrange_pages_refuse_an_amount_above_the_requested_total(world, year, login):
+    f27 = requested_total(world)
+    client = login(world.perf_admin)
+    before = snapshot()
+    detail = reverse("funds:fund_transition", args=[f27.pk, "arrange"])
+    html = client.post(detail, {"amount_wan": "120.0001", "reason": "足额保障"}, follow=True).content.decode()
+    assert "操作未成功：安排金额 120.00万元 不能超过申报金额 120.00万元" in html
+    row = reverse("results:linkage_arrange_fund", args=[f27.pk])
+    data = {f"f{f27.pk}-amount_wan": "500", f"f{f27.pk}-reason": "足额保障"}
+    response = client.post(row, data, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and response["HX-Trigger"] == "arrange-refused"
+    assert "安排金额 500.00万元 不能超过申报金额 120.00万元" in response.content.decode()
+    assert snapshot() == before
+    response = client.post(row, {**data, f"f{f27.pk}-amount_wan": "120"}, HTTP_HX_REQUEST="true")
+    assert "HX-Trigger" not in response
+    assert SpecialFund.objects.get(pk=f27.pk).arranged_amount == D("1200000.00")
 
 
 @pytest.mark.parametrize("persona", ["edu_approver", "sector_kjw", "npc_liaison", "shinan_finance", "auditor"])

@@ -112,3 +112,17 @@ def test_arrange_api_needs_a_reason_when_departing(world, year, login):
     )
     assert response.status_code == 200 and response.json()["arranged_amount"] == "700000.00"
     assert BudgetDecision.objects.get(fund=f27).reason == "试点扩面"
+
+
+def test_arrange_api_refuses_more_than_the_requested_total(world, year, login):
+    _, _, f27 = chain(world, "85")  # 申报金额 1 000 000 (财政拨款, no 其他资金)
+    client = login(world.perf_admin)
+    before = snapshot()
+    url = f"/api/v1/funds/{f27.pk}/arrange/"
+    for amount in ("99999999999", "1000000.01"):
+        response = client.post(url, {"amount": amount, "reason": "x"}, content_type="application/json")
+        assert response.status_code == 400
+        assert "不能超过申报金额 100.00万元" in response.json()["arranged_amount"][0]
+        assert snapshot() == before
+    response = client.post(url, {"amount": "1000000", "reason": "x"}, content_type="application/json")
+    assert response.status_code == 200 and response.json()["arranged_amount"] == "1000000.00"

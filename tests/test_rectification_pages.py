@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from apps.core.models import AuditEvent
 from apps.results import services_rectification as services
 from apps.results.models import Rectification
 from tests import test_selfeval_flow as flow
@@ -310,6 +311,22 @@ def test_export_follows_the_filters(world, items, login):
     assert ws.cell(3, 8).value == "青岛第二中学" and ws.cell(3, 7).value == "青岛市教育局"
 
 
+def test_export_is_audited_with_scope_and_filters(world, items, login):
+    exports = AuditEvent.objects.filter(kind=AuditEvent.Kind.EXPORT)
+    client = login(world.edu_approver)
+    client.get(reverse("results:rectification_export"))
+    event = exports.get()
+    assert event.actor == world.edu_approver and event.organization == world.edu
+    assert event.comment == "导出整改事项清单（Excel；范围：青岛市教育局；筛选：全部）"
+    client.get(reverse("results:rectification_export"), {"status": "overdue", "year": 2025, "q": "预算"})
+    assert exports.latest("pk").comment == (
+        "导出整改事项清单（Excel；范围：青岛市教育局；筛选：年度：2025年度，状态：逾期，项目：预算）"
+    )
+    # A role without rectification.view gets 403 and nothing is recorded.
+    assert login(world.sysadmin).get(reverse("results:rectification_export")).status_code == 403
+    assert exports.count() == 2
+
+
 def test_list_export_and_panel_run_a_constant_number_of_queries(world, confirmed, login):
     raise_items(world, confirmed)
     client = login(world.perf_admin)
@@ -325,7 +342,7 @@ def test_list_export_and_panel_run_a_constant_number_of_queries(world, confirmed
 
     list_url = reverse("results:rectification_list")
     assert_constant_queries(lambda: client.get(list_url), grow, 12)
-    assert_constant_queries(lambda: client.get(reverse("results:rectification_export")), grow, 8)
+    assert_constant_queries(lambda: client.get(reverse("results:rectification_export")), grow, 9)
     template = Template("{% load rectification_tags %}{% rectification_panel record %}")
     request = RequestFactory().get("/")
     request.user = world.perf_admin

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 
 from apps.assessments.models import ExAnteAssessment
 from apps.core import audit, permissions
+from apps.core.templatetags.qd import wan_yuan
 from apps.core.workflow import Transition, Workflow
 from apps.orgs.models import FiscalYear, Organization, Region
 from apps.targets.models import EDITABLE_STATUSES, PerformanceTarget
@@ -183,6 +184,13 @@ def fund_arrange(
         amount = linkage.suggested if amount is None else Decimal(amount)
         if not amount.is_finite() or amount < 0:
             raise ValidationError({"arranged_amount": "安排金额不能为负数。"})
+        if amount > fund.total_amount:
+            raise ValidationError(
+                {
+                    "arranged_amount": f"安排金额 {wan_yuan(amount)}万元 不能超过申报金额 "
+                    f"{wan_yuan(fund.total_amount)}万元（财政拨款+其他资金）。"
+                }
+            )
         fund = FUND_FLOW.apply(
             fund,
             name="arrange",

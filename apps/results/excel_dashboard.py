@@ -61,13 +61,19 @@ def panel_workbook(panel: Panel, *, scope_label: str, exported_at: datetime) -> 
         cell.border = BORDER
     for r, row in enumerate(panel.rows, start=header + 1):
         for i, (column, value) in enumerate(zip(panel.columns, row, strict=True), start=1):
-            cell = ws.cell(row=r, column=i, value=cell_value(value, column.kind))
-            cell.font, cell.border = FONT, BORDER
+            # ``put`` keeps typed text as text: a name starting with "=" never becomes a formula.
             if column.kind == "text" or value is None:
-                cell.alignment = LEFT if column.kind == "text" else CENTER
+                align, number_format = (LEFT if column.kind == "text" else CENTER), None
             else:
-                cell.alignment = RIGHT
-                cell.number_format = FORMATS[column.kind]
+                align, number_format = RIGHT, FORMATS[column.kind]
+            cell = w.put(
+                f"{get_column_letter(i)}{r}",
+                cell_value(value, column.kind),
+                font=FONT,
+                align=align,
+                number_format=number_format,
+            )
+            cell.border = BORDER
     ws.freeze_panes = f"A{header + 1}"
     ws.print_title_rows = f"{header}:{header}"
     ws.page_setup.orientation = "landscape"

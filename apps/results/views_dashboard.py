@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
-from apps.core import years
+from apps.core import audit, years
 from apps.core.views_mixins import ActionRequiredMixin
 
 from . import excel_dashboard
@@ -101,6 +101,9 @@ class PanelExcelView(DashboardMixin, View):
             panel, label = sel.dashboard(request.user, scope).panel(key), scope.label
         now = timezone.localtime()
         content = excel_dashboard.panel_workbook(panel, scope_label=label, exported_at=now)
+        audit.record(
+            audit.Kind.EXPORT, actor=request.user, comment=f"导出分析看板“{panel.title}”（Excel；范围：{label}）"
+        )
         response = HttpResponse(content, content_type=excel_dashboard.XLSX_CONTENT_TYPE)
         name = excel_dashboard.filename(panel, label, now)
         response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"

@@ -16,7 +16,7 @@ from django.utils.functional import cached_property
 from django.views import View
 from django.views.generic import TemplateView
 
-from apps.core import permissions, years
+from apps.core import audit, permissions, years
 from apps.core.models import AuditEvent
 from apps.core.views_mixins import ActionRequiredMixin, add_service_errors
 from apps.evaluations.models import KeyEvaluation, SelfEvaluation
@@ -81,6 +81,23 @@ class RectificationListView(ActionRequiredMixin, TemplateView):
         )
 
 
+def _export_comment(user, form: RectificationFilterForm, filters: dict) -> str:
+    """What was exported: the reader's scope and the filters that applied (or 全部)."""
+    labels = []
+    if filters["fiscal_year"]:
+        labels.append(f"年度：{filters['fiscal_year']}年度")
+    for name in ("status", "source"):
+        if filters[name]:
+            choices = dict(form.fields[name].choices)
+            labels.append(f"{form.fields[name].label}：{choices.get(filters[name], filters[name])}")
+    if filters["department"] is not None:
+        labels.append(f"部门：{filters['department'].name}")
+    if filters["q"]:
+        labels.append(f"项目：{filters['q']}")
+    scope = user.organization.name if user.organization_id else "全部"
+    return f"导出整改事项清单（Excel；范围：{scope}；筛选：{'，'.join(labels) or '全部'}）"
+
+
 class RectificationExportView(ActionRequiredMixin, View):
     """The filtered list as an Excel workbook (streamed, write-only)."""
 
@@ -90,6 +107,7 @@ class RectificationExportView(ActionRequiredMixin, View):
         _form, filters = _filters(request)
         rows = selectors.rectification_list(user=request.user, **filters)
         content = excel_rectification.export_list(rows)
+        audit.record(audit.Kind.EXPORT, actor=request.user, comment=_export_comment(request.user, _form, filters))
         response = HttpResponse(
             content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         )
