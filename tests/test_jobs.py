@@ -184,10 +184,21 @@ def test_job_page_polls_until_finished(world, login):
     assert "hx-trigger" not in partial and "已重新计算 120 份。" in partial and 'aria-valuenow="100"' in partial
 
 
-def test_back_link_only_to_this_site(world, django_capture_on_commit_callbacks):
+@pytest.mark.parametrize(
+    "back_url", ["//evil.example/", "/\\evil.example/", "/\\/evil.example", "https://evil.example/", "evil", "/\tx"]
+)
+def test_back_link_only_to_this_site(world, django_capture_on_commit_callbacks, back_url):
     with django_capture_on_commit_callbacks(execute=False):
-        job = jobs.job_start(actor=world.perf_admin, kind="t", label="t", task=demo_task, back_url="//evil.example/")
+        job = jobs.job_start(actor=world.perf_admin, kind="t", label="t", task=demo_task, back_url=back_url)
     assert "back_url" not in job.params
+
+
+def test_back_link_keeps_a_path_of_this_site(world, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        job = jobs.job_start(
+            actor=world.perf_admin, kind="t", label="t", task=demo_task, back_url="/results/?year=2026"
+        )
+    assert job.params["back_url"] == "/results/?year=2026"
 
 
 def test_result_file_downloads_with_its_chinese_name(world, login, media, django_capture_on_commit_callbacks):
@@ -290,7 +301,49 @@ def test_api_lists_and_shows_own_jobs(world, media, django_capture_on_commit_cal
     assert response.status_code == 200 and [r["id"] for r in response.data["results"]] == [job.pk]
     row = _api(world.perf_admin, "retrieve", pk=job.pk).data
     assert row["status"] == "done" and row["percent"] == 100 and row["finished"] is True
-    assert row["download_url"] == reverse("jobs:job_download", args=[job.pk])
+    assert row["download_url"] == f"/api/v1/jobs/{job.pk}/download/" == reverse("api:job-download", args=[job.pk])
     assert row["result_name"] == "单位自评结果汇总表-2025.xlsx"
     assert _api(world.edu_filler, "retrieve", pk=job.pk).status_code == 404
     assert _api(world.sysadmin).status_code == 403
+
+
+def _token_client(user):
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return client
+
+
+def test_api_download_with_a_token(world, media, django_capture_on_commit_callbacks):
+    """A token client (no session) follows ``download_url`` and gets the file, audited like the page."""
+    job = start(world.perf_admin, django_capture_on_commit_callbacks, mode="file", total=3)
+    client = _token_client(world.perf_admin)
+    url = client.get(f"/api/v1/jobs/{job.pk}/").json()["download_url"]
+    response = client.get(url, HTTP_ACCEPT="application/octet-stream")
+    assert response.status_code == 200 and b"".join(response.streaming_content) == b"PK-demo-content"
+    assert f"filename*=utf-8''{quote(job.result_name)}" in response["Content-Disposition"]
+    assert response["Cache-Control"] == "private, no-store" and response["X-Content-Type-Options"] == "nosniff"
+    event = AuditEvent.objects.get(kind="export")
+    assert event.object_id == str(job.pk) and event.actor == world.perf_admin
+    assert event.comment == f"下载后台任务结果“{job.result_name}”"
+
+
+@pytest.mark.parametrize("persona", ["edu_filler", "shinan_finance", "npc_liaison"])
+def test_api_download_of_another_organisations_job_is_404(world, media, django_capture_on_commit_callbacks, persona):
+    job = start(world.perf_admin, django_capture_on_commit_callbacks, mode="file", total=3)
+    response = _token_client(getattr(world, persona)).get(f"/api/v1/jobs/{job.pk}/download/")
+    assert response.status_code == 404 and response.json() == {"detail": "未找到该记录，或不在您的查看范围内。"}
+    assert not AuditEvent.objects.filter(kind="export").exists()
+
+
+def test_api_download_refused_to_roles_without_jobs_and_for_unfinished_jobs(world, django_capture_on_commit_callbacks):
+    job = BackgroundJob.objects.create(kind="t", label="t", organization=world.sysadmin.organization,
+                                       created_by=world.sysadmin)  # fmt: skip
+    assert _token_client(world.sysadmin).get(f"/api/v1/jobs/{job.pk}/download/").status_code == 403
+    running = start(world.perf_admin, django_capture_on_commit_callbacks, total=3)  # done, but no file
+    response = _token_client(world.perf_admin).get(f"/api/v1/jobs/{running.pk}/download/")
+    assert response.status_code == 404 and response.json() == {"detail": "该任务没有可下载的结果文件。"}
+    assert _token_client(world.perf_admin).get(f"/api/v1/jobs/{running.pk}/").json()["download_url"] is None
+    assert not AuditEvent.objects.filter(kind="export").exists()

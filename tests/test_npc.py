@@ -182,7 +182,7 @@ def test_api_creates_polls_and_downloads(world, reported, login, django_capture_
     assert body["status_url"] == f"/api/v1/jobs/{job.pk}/" and body["page_url"] == f"/jobs/{job.pk}/"
     polled = client.get(body["status_url"]).json()
     assert polled["status"] == "done" and polled["percent"] == 100
-    assert polled["download_url"] == f"/jobs/{job.pk}/download/"
+    assert polled["download_url"] == f"/api/v1/jobs/{job.pk}/download/"
     wb = load_workbook(io.BytesIO(b"".join(client.get(polled["download_url"]).streaming_content)))
     assert wb.sheetnames == ["封面", "项目绩效目标表"]
     listed = client.get(API).json()

@@ -429,3 +429,49 @@ def test_public_text_joins_clauses_once():
     assert join_clauses("", "验收后及时支付。") == "验收后及时支付"
     assert join_clauses("原因", None) == "原因"
     assert sentence("制度尚在试行;") == "制度尚在试行。" and sentence("  ") == ""
+
+
+def test_key_monitoring_raise_twice_is_refused_while_open(world, year, approved):
+    """A double click raises one item: the KeyMonitoring row is locked, an open item refuses the second."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    monitoring_services.key_select(actor=world.perf_admin, funds=[approved.fund], fiscal_year=year)
+    key = KeyMonitoring.objects.get()
+    monitoring_services.key_measure(actor=world.perf_admin, key=key, measure="suspend", reason="执行进度严重滞后")
+    with CaptureQueriesContext(connection) as queries:
+        first = services.rectification_from_key_monitoring(
+            actor=world.perf_admin, key=key, problem="暂缓拨款", deadline=later()
+        )
+    if connection.vendor == "postgresql":
+        assert any("FOR UPDATE" in q["sql"] and "keymonitoring" in q["sql"] for q in queries.captured_queries)
+    with pytest.raises(ValidationError) as exc:
+        services.rectification_from_key_monitoring(
+            actor=world.perf_admin, key=key, problem="暂缓拨款", deadline=later()
+        )
+    assert exc.value.message_dict["source"][0].startswith("该重点监控项目已下达整改（待整改，整改期限")
+    with pytest.raises(ValidationError):  # the same through rectification_create (the API's create)
+        services.rectification_create(
+            actor=world.perf_admin, source="monitoring", record=key, problem="另一问题", deadline=later()
+        )
+    assert Rectification.objects.filter(key_monitoring=key).count() == 1
+    Rectification.objects.filter(pk=first.pk).update(status=S.DONE)  # once done, a new measure may be raised
+    again = services.rectification_from_key_monitoring(
+        actor=world.perf_admin, key=key, problem="收回资金", deadline=later()
+    )
+    assert again.pk != first.pk and Rectification.objects.filter(key_monitoring=key).count() == 2
+
+
+def test_save_changes_only_the_fields_given(world, item):
+    unit = world.edu_unit_filler
+    services.rectification_save(actor=unit, item=item, measures="M1", progress_note="P1")
+    services.rectification_save(actor=unit, item=item, progress_note="P2")
+    item.refresh_from_db()
+    assert (item.measures, item.progress_note) == ("M1", "P2")
+    services.rectification_save(actor=unit, item=item, measures="M2")
+    item.refresh_from_db()
+    assert (item.measures, item.progress_note) == ("M2", "P2")
+    with pytest.raises(ValidationError, match="请填写整改措施或整改情况"):
+        services.rectification_save(actor=unit, item=item)
+    event = AuditEvent.objects.filter(kind="update").latest("pk")
+    assert event.changes == {"measures": {"from": "M1", "to": "M2"}}

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.results.models import Rectification
@@ -176,3 +177,104 @@ def test_schema_validates_and_this_part_adds_no_warning(db):
     call_command("spectacular", "--validate", "--file", "/dev/null")
     messages = [*GENERATOR_STATS._warn_cache, *GENERATOR_STATS._error_cache]
     assert not [m for m in messages if "ectification" in m], messages
+
+
+# --- evidence through the API; save changes only the fields sent -----------------------------------
+
+
+def upload(client, pk, name="整改报告.pdf", content=None, **extra):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.test_rectification import PDF
+
+    data = {"file": SimpleUploadedFile(name, PDF if content is None else content), **extra}
+    return client.post(f"{API}{pk}/evidence/", data)  # multipart
+
+
+def evidence_count(item):
+    from apps.attachments.models import Attachment
+
+    return Attachment.objects.for_object(item).count()
+
+
+def test_evidence_uploaded_by_token_then_submit(world, items, client):
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    item = items[0]
+    unit = APIClient()
+    unit.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=world.edu_unit_filler).key}")
+    assert post(unit, f"{API}{item.pk}/save/", {"measures": "按月调度", "progress_note": "已完成"}).status_code == 200
+    made = upload(unit, item.pk, description="整改报告")
+    assert made.status_code == 201, made.content
+    body = made.json()
+    assert body["name"] == "整改报告.pdf" and body["size"] > 0 and body["description"] == "整改报告"
+    assert body["uploaded_by_name"] == world.edu_unit_filler.display_name and body["uploaded_at"]
+    assert body["download_url"] == reverse("attachments:download", args=[body["id"]])
+    assert unit.get(f"{API}{item.pk}/evidence/").json() == [body]
+    assert unit.get(f"{API}{item.pk}/").json()["evidence"] == [body]
+    assert post(unit, f"{API}{item.pk}/submit/").json()["status"] == S.VERIFYING
+
+
+def test_evidence_checks_are_the_pages(world, items, login):
+    item = items[0]
+    unit = login(world.edu_unit_filler)
+    missing = unit.post(f"{API}{item.pk}/evidence/", {"description": "x"})
+    assert missing.status_code == 400 and missing.json() == {"file": ["请选择要上传的文件。"]}
+    fake = upload(unit, item.pk, name="报告.pdf", content=b"MZ not a pdf")
+    assert fake.status_code == 400 and "不是有效的PDF" in fake.json()["file"][0]
+    exe = upload(unit, item.pk, name="tool.exe", content=b"MZ")
+    assert exe.status_code == 400 and "类型不允许上传" in exe.json()["file"][0]
+    long = upload(unit, item.pk, description="长" * 201)
+    assert long.status_code == 400 and long.json() == {"description": ["附件说明不能超过 200 个字。"]}
+    assert upload(unit, item.pk).status_code == 201
+    twice = upload(unit, item.pk, name="副本.pdf")
+    assert twice.status_code == 400 and "内容相同" in twice.json()["file"][0]
+    assert evidence_count(item) == 1
+
+
+@pytest.mark.parametrize(("persona", "code"), [("health_filler", 404), ("shinan_edu_filler", 404),
+                                               ("shinan_finance", 404), ("perf_admin", 403),
+                                               ("npc_liaison", 403), ("auditor", 403)])  # fmt: skip
+def test_evidence_refused_to_others_and_nothing_changes(world, items, login, persona, code):
+    item = items[0]
+    before = snapshot(item)
+    client = login(getattr(world, persona))
+    assert upload(client, item.pk).status_code == code
+    assert client.get(f"{API}{item.pk}/evidence/").status_code == (404 if code == 404 else 200)
+    assert evidence_count(item) == 0 and snapshot(item) == before
+    expert = login(world.expert_li)
+    assert upload(expert, item.pk).status_code == 403 and expert.get(f"{API}{item.pk}/evidence/").status_code == 403
+    assert evidence_count(item) == 0
+
+
+def test_no_evidence_while_awaiting_verification(world, items, login):
+    from tests.test_rectification import evidence
+
+    item = items[0]
+    unit = login(world.edu_unit_filler)
+    post(unit, f"{API}{item.pk}/save/", {"measures": "a", "progress_note": "b"})
+    evidence(world.edu_unit_filler, Rectification.objects.get(pk=item.pk))
+    assert post(unit, f"{API}{item.pk}/submit/").json()["status"] == S.VERIFYING
+    before = snapshot(item)
+    refused = upload(unit, item.pk, name="补充.pdf", content=b"%PDF-1.4\n% other\n%%EOF\n")
+    assert refused.status_code == 400
+    assert refused.json() == {"non_field_errors": ["该记录当前状态为“待核实”，不能再上传或删除附件。"]}
+    assert evidence_count(item) == 1 and snapshot(item) == before
+
+
+def test_save_changes_only_the_fields_sent(world, items, login):
+    item = items[0]
+    unit = login(world.edu_unit_filler)
+    post(unit, f"{API}{item.pk}/save/", {"measures": "M1", "progress_note": "P1"})
+    only_note = post(unit, f"{API}{item.pk}/save/", {"progress_note": "P2"}).json()
+    assert (only_note["measures"], only_note["progress_note"]) == ("M1", "P2")
+    only_measures = post(unit, f"{API}{item.pk}/save/", {"measures": "M2"}).json()
+    assert (only_measures["measures"], only_measures["progress_note"]) == ("M2", "P2")
+    cleared = post(unit, f"{API}{item.pk}/save/", {"progress_note": ""}).json()
+    assert (cleared["measures"], cleared["progress_note"]) == ("M2", "")
+    before = snapshot(item)
+    nothing = post(unit, f"{API}{item.pk}/save/", {})
+    assert nothing.status_code == 400 and nothing.json() == {"measures": ["请填写整改措施或整改情况。"]}
+    both_empty = post(unit, f"{API}{item.pk}/save/", {"measures": ""})
+    assert both_empty.status_code == 400 and snapshot(item) == before

@@ -5,10 +5,15 @@ Rows are those of ``jobs.visible_jobs`` (``job.view``, the user's own organisati
 """
 
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotAcceptable
+from rest_framework.negotiation import DefaultContentNegotiation
 
 from .api import ScopedReadOnlyViewSet
-from .jobs import visible_jobs
+from .jobs import result_file_response, visible_jobs
 from .models import BackgroundJob
 
 
@@ -17,7 +22,9 @@ class BackgroundJobSerializer(serializers.ModelSerializer):
     percent = serializers.IntegerField(read_only=True, help_text="进度（%）")
     finished = serializers.BooleanField(read_only=True, help_text="已结束（完成或失败）")
     created_by_name = serializers.CharField(source="created_by.display_name", read_only=True)
-    download_url = serializers.SerializerMethodField(help_text="结果文件的下载地址（网页会话或令牌均可）")
+    download_url = serializers.SerializerMethodField(
+        help_text="结果文件的下载地址（/api/v1/jobs/{id}/download/，令牌或网页会话均可）；未完成或无文件时为 null"
+    )
 
     class Meta:
         model = BackgroundJob
@@ -31,7 +38,18 @@ class BackgroundJobSerializer(serializers.ModelSerializer):
     def get_download_url(self, job) -> str | None:
         if job.status != BackgroundJob.Status.DONE or not job.result_file:
             return None
-        return reverse("jobs:job_download", args=[job.pk])
+        return reverse("api:job-download", args=[job.pk])
+
+
+class FileDownloadNegotiation(DefaultContentNegotiation):
+    """A download answers a file whatever ``Accept`` says (``application/octet-stream``, ``*/*``, an
+    Excel type …); errors then come back as JSON instead of a 406."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except NotAcceptable:
+            return renderers[0], renderers[0].media_type
 
 
 class JobViewSet(ScopedReadOnlyViewSet):
@@ -45,3 +63,14 @@ class JobViewSet(ScopedReadOnlyViewSet):
 
     def get_queryset(self):
         return visible_jobs(self.request.user).select_related("created_by")
+
+    @extend_schema(
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="结果文件"),
+            404: OpenApiResponse(description="任务不存在、不在查看范围内，或没有可下载的结果文件"),
+        }
+    )
+    @action(detail=True, methods=["get"], content_negotiation_class=FileDownloadNegotiation)
+    def download(self, request, pk=None):
+        """下载任务的结果文件（中文文件名；记入审计日志）。"""
+        return result_file_response(actor=request.user, job=self.get_object())

@@ -21,7 +21,9 @@ A task::
         job_run(job_id, work)
 
 ``work`` may return ``JobResult(message, file=…, name="汇总表.xlsx")`` to attach a file; the
-page then offers it for download (``/jobs/<pk>/download/``, scoped like the job).
+page then offers it for download (``/jobs/<pk>/download/``, scoped like the job); API clients use
+``/api/v1/jobs/<pk>/download/``. Both answer with ``result_file_response`` (one place for the checks,
+the audit row and the headers).
 """
 
 from __future__ import annotations
@@ -37,8 +39,11 @@ from typing import IO, Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.db import transaction
+from django.http import FileResponse, Http404
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 
+from . import audit
 from .models import BackgroundJob
 
 logger = logging.getLogger(__name__)
@@ -71,7 +76,7 @@ def job_start(
     if actor is None or getattr(actor, "organization_id", None) is None:
         raise ValidationError("您的账号未分配所属机构，不能发起后台任务。")
     params = dict(params or {})
-    if back_url and back_url.startswith("/") and not back_url.startswith("//"):
+    if safe_back_url(back_url):
         params["back_url"] = back_url
     job = BackgroundJob.objects.create(
         kind=kind, label=label[:200], organization_id=actor.organization_id, created_by=actor, params=params
@@ -79,6 +84,13 @@ def job_start(
     job_id = job.pk
     transaction.on_commit(lambda: task.delay(job_id))
     return job
+
+
+def safe_back_url(url: str) -> bool:
+    """A path of this site only: no scheme, no host (``//evil``, ``/\\evil``, ``https://…`` are refused)."""
+    if not url or not url.startswith("/") or any(c in url for c in "\\\r\n\t"):
+        return False
+    return url_has_allowed_host_and_scheme(url, allowed_hosts=set(), require_https=True)
 
 
 class Progress:
@@ -168,6 +180,24 @@ def job_run(job_id: int, work: Callable[[BackgroundJob, Progress], JobResult | s
     fields = ["status", "message", "done", "total", "finished_at", "result_file", "result_name"]
     BackgroundJob.objects.filter(pk=job.pk).update(**{f: getattr(job, f) for f in fields})
     return job
+
+
+def result_file_response(*, actor, job: BackgroundJob) -> FileResponse:
+    """The job's result file as a download, with its Chinese file name (``filename*``, RFC 5987),
+    audited as an export. ``job`` must come from ``visible_jobs(actor)`` (the caller scopes it);
+    a job without a result file, or whose file is gone, is ``Http404`` with a Chinese message."""
+    if job.status != Status.DONE or not job.result_file:
+        raise Http404("该任务没有可下载的结果文件。")
+    try:
+        handle = job.result_file.storage.open(job.result_file.name, "rb")
+    except FileNotFoundError:
+        logger.error("background job %s: result file %s missing", job.pk, job.result_file.name)
+        raise Http404("结果文件已丢失，请重新发起任务。") from None
+    audit.record(audit.Kind.EXPORT, actor=actor, obj=job, comment=f"下载后台任务结果“{job.result_name}”")
+    response = FileResponse(handle, as_attachment=True, filename=job.result_name or f"任务{job.pk}结果")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def visible_jobs(user):

@@ -5,20 +5,14 @@ Rows come from ``jobs.visible_jobs`` (``job.view``, the user's own organisation)
 organisation is 404, a role without ``job.view`` gets 403.
 """
 
-import logging
-
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.views import View
 from django.views.generic import TemplateView
 
-from . import audit
-from .jobs import visible_jobs
+from .jobs import result_file_response, visible_jobs
 from .models import BackgroundJob
 from .views_mixins import ActionRequiredMixin, htmx_template
-
-logger = logging.getLogger(__name__)
 
 
 class JobListView(ActionRequiredMixin, TemplateView):
@@ -64,22 +58,12 @@ class JobDetailView(ActionRequiredMixin, TemplateView):
 
 
 class JobDownloadView(ActionRequiredMixin, View):
-    """The job's result file, with its Chinese file name (``filename*``, RFC 5987); audited."""
+    """The job's result file, with its Chinese file name (``filename*``, RFC 5987); audited
+    (``jobs.result_file_response``, shared with ``/api/v1/jobs/<pk>/download/``)."""
 
     required_action = "job.view"
     http_method_names = ["get"]
 
     def get(self, request, pk):
         job = get_object_or_404(visible_jobs(request.user), pk=pk)
-        if job.status != BackgroundJob.Status.DONE or not job.result_file:
-            raise Http404("该任务没有可下载的结果文件。")
-        try:
-            handle = job.result_file.storage.open(job.result_file.name, "rb")
-        except FileNotFoundError:
-            logger.error("background job %s: result file %s missing", job.pk, job.result_file.name)
-            raise Http404("结果文件已丢失，请重新发起任务。") from None
-        audit.record(audit.Kind.EXPORT, actor=request.user, obj=job, comment=f"下载后台任务结果“{job.result_name}”")
-        response = FileResponse(handle, as_attachment=True, filename=job.result_name or f"任务{job.pk}结果")
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Cache-Control"] = "private, no-store"
-        return response
+        return result_file_response(actor=request.user, job=job)

@@ -6,14 +6,20 @@ every write through ``services_rectification`` with the pages' Chinese messages 
 from __future__ import annotations
 
 import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
-from drf_spectacular.utils import extend_schema
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 from rest_framework.viewsets import GenericViewSet
 
+from apps.attachments import registry as attachment_registry
+from apps.attachments import selectors as attachment_selectors
+from apps.attachments import services as attachment_services
 from apps.core import permissions
 from apps.core.api import ScopedViewSetMixin
 from apps.evaluations.models import KeyEvaluation, SelfEvaluation
@@ -58,17 +64,52 @@ class RectificationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class EvidenceSerializer(serializers.Serializer):
+    """One evidence file (整改佐证材料) of an item."""
+
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(source="original_name", read_only=True, help_text="文件名")
+    size = serializers.IntegerField(read_only=True, help_text="大小（字节）")
+    mime_type = serializers.CharField(read_only=True)
+    description = serializers.CharField(read_only=True, help_text="说明")
+    uploaded_by_name = serializers.CharField(source="uploaded_by.display_name", read_only=True, help_text="上传人")
+    uploaded_at = serializers.DateTimeField(read_only=True)
+    download_url = serializers.SerializerMethodField(help_text="下载地址（网页的附件下载）")
+
+    def get_download_url(self, attachment) -> str:
+        return reverse("attachments:download", args=[attachment.pk])
+
+
+class EvidenceUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        allow_empty_file=True,  # the attachments service refuses empty files with a message naming the file
+        help_text="佐证材料文件：PDF、PNG/JPEG 图片、Word、Excel、PowerPoint，单个文件不超过上限",
+        error_messages={
+            "required": "请选择要上传的文件。",
+            "invalid": "请以 multipart/form-data 上传文件。",
+            "no_name": "上传的文件没有文件名。",
+        },  # fmt: skip
+    )
+    description = serializers.CharField(required=False, allow_blank=True, default="", help_text="说明（可选）")
+
+
 class RectificationDetailSerializer(RectificationSerializer):
     available_steps = serializers.SerializerMethodField(
         help_text="当前用户现在可执行的操作：start/submit/accept/reopen"
     )
+    evidence = serializers.SerializerMethodField(help_text="整改佐证材料（当前用户可查看的）")
 
     class Meta(RectificationSerializer.Meta):
-        fields = [*RectificationSerializer.Meta.fields, "available_steps"]
+        fields = [*RectificationSerializer.Meta.fields, "available_steps", "evidence"]
         read_only_fields = fields
 
     def get_available_steps(self, obj) -> list[str]:
         return services.available_steps(obj, self.context["request"].user)
+
+    @extend_schema_field(EvidenceSerializer(many=True))
+    def get_evidence(self, obj):
+        return EvidenceSerializer(attachment_selectors.visible_attachments(self.context["request"].user, obj),
+                                  many=True).data  # fmt: skip
 
 
 class RectificationCreateSerializer(serializers.Serializer):
@@ -105,8 +146,10 @@ class RectificationFromKeyEvaluationSerializer(serializers.Serializer):
 
 
 class RectificationSaveSerializer(serializers.Serializer):
-    measures = serializers.CharField(required=False, allow_blank=True, default="")
-    progress_note = serializers.CharField(required=False, allow_blank=True, default="")
+    """Only the fields sent are changed; an absent field keeps its text."""
+
+    measures = serializers.CharField(required=False, allow_blank=True, help_text="整改措施（省略则不变）")
+    progress_note = serializers.CharField(required=False, allow_blank=True, help_text="整改情况（省略则不变）")
 
 
 class RectificationCommentSerializer(serializers.Serializer):
@@ -285,6 +328,40 @@ class RectificationViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Ret
     def reopen(self, request, pk=None):
         """重新整改 → 整改中 (finance; comment required; optionally a new deadline)."""
         return self._step(request, RectificationReopenSerializer, services.rectification_reopen)
+
+    @extend_schema(methods=["GET"], request=None, responses=EvidenceSerializer(many=True))
+    @extend_schema(methods=["POST"], request={"multipart/form-data": EvidenceUploadSerializer},
+                   responses={201: EvidenceSerializer})  # fmt: skip
+    @action(detail=True, methods=["get", "post"], parser_classes=[MultiPartParser, FormParser], pagination_class=None)
+    def evidence(self, request, pk=None):
+        """整改佐证材料：GET 列出；POST 上传一个文件（multipart：file，可选 description）。
+
+        与网页相同：整改责任单位（及其主管部门）在“待整改/整改中”时可上传；文件类型、内容与大小的检查相同。"""
+        item = self.get_object()
+        if request.method == "GET":
+            rows = attachment_selectors.visible_attachments(request.user, item)
+            return Response(EvidenceSerializer(rows, many=True).data)
+        entry = attachment_registry.entry_for(item)  # the actions come from the registry, never the request
+        if not permissions.can(request.user, entry.edit_action(item), item):
+            raise exceptions.PermissionDenied("只有整改责任单位（及其主管部门）可以上传整改佐证材料。")
+        payload = EvidenceUploadSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            attachment = attachment_services.attachment_add(
+                actor=request.user,
+                obj=item,
+                file=payload.validated_data["file"],
+                view_action=entry.view,
+                edit_action=entry.edit_action(item),
+                description=payload.validated_data["description"],
+            )
+        except DjangoValidationError as exc:
+            field = {"description": "description", "not_editable": None, "no_owner": None}.get(
+                getattr(exc, "code", None), "file"
+            )
+            raise exceptions.ValidationError({field or "non_field_errors": exc.messages}) from None
+        attachment = attachment_selectors.attachments_for(item).get(pk=attachment.pk)
+        return Response(EvidenceSerializer(attachment).data, status=status.HTTP_201_CREATED)
 
 
 router.register("rectifications", RectificationViewSet, basename="rectification")

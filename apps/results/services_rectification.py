@@ -289,6 +289,8 @@ def rectification_create(
     errors: dict[str, list[str]] = {}
     if record is not None:
         _check_record(source, record, errors)
+        if source == Source.MONITORING:
+            record = _lock_key_monitoring(record)
     item = _build(
         actor=actor,
         source=source,
@@ -305,6 +307,26 @@ def rectification_create(
         _check_may_create(actor, item)
     _raise(errors)
     return _save_new(actor, item)
+
+
+def _lock_key_monitoring(key):
+    """The key-monitoring row, locked until commit, refused when it has an open item already: a
+    double click (or two finance users at once) raises one item, not two. The second request waits
+    for the first to commit, then finds its item."""
+    from apps.monitoring.models import KeyMonitoring
+
+    locked = KeyMonitoring.objects.select_for_update(of=("self",)).select_related("fund__organization").get(pk=key.pk)
+    open_item = Rectification.objects.filter(key_monitoring=locked).exclude(status=S.DONE).order_by("id").first()
+    if open_item is not None:
+        raise ValidationError(
+            {
+                "source": [
+                    f"该重点监控项目已下达整改（{open_item.status_label}，整改期限 {cn_date(open_item.deadline)}），"
+                    "整改完成前不能重复下达。"
+                ]
+            }
+        )
+    return locked
 
 
 def _check_record(source: str, record, errors: dict) -> None:
@@ -512,10 +534,9 @@ def key_monitoring_problem(key) -> str:
 def rectification_from_key_monitoring(
     *, actor, key, problem: str, deadline, requirement: str = "", today: date | None = None
 ) -> Rectification:
-    """An item for the measure finance took on a key-monitored fund."""
-    from apps.monitoring.models import KeyMonitoring
-
-    key = KeyMonitoring.objects.select_related("fund__organization").get(pk=key.pk)
+    """An item for the measure finance took on a key-monitored fund; refused while an earlier item
+    for it is still open (the row is locked, see ``_lock_key_monitoring``)."""
+    key = _lock_key_monitoring(key)
     return rectification_create(
         actor=actor,
         problem=problem,
@@ -536,9 +557,12 @@ def _locked(item: Rectification) -> Rectification:
 
 
 @transaction.atomic
-def rectification_save(*, actor, item: Rectification, measures: str, progress_note: str) -> Rectification:
-    """Save the unit's measures and progress (整改措施、整改情况). The first save moves 待整改 →
-    整改中 (audited as a transition); later saves are audited as changes."""
+def rectification_save(
+    *, actor, item: Rectification, measures: str | None = None, progress_note: str | None = None
+) -> Rectification:
+    """Save the unit's measures and progress (整改措施、整改情况). Only the fields given are changed:
+    ``None`` (absent from an API payload) keeps the stored text; the page form always sends both.
+    The first save moves 待整改 → 整改中 (audited as a transition); later saves are audited as changes."""
     _require_action(actor, "rectification.fill", "您的角色无权填报整改情况。")
     locked = _locked(item)
     if not permissions.can(actor, "rectification.fill", locked):
@@ -546,12 +570,15 @@ def rectification_save(*, actor, item: Rectification, measures: str, progress_no
     if locked.status not in (S.PENDING, S.IN_PROGRESS):
         raise ValidationError(f"该整改事项当前状态为“{locked.get_status_display()}”，不能修改。")
     errors: dict[str, list[str]] = {}
-    measures = _text(measures, "measures", "整改措施", required=False, errors=errors)
-    progress_note = _text(progress_note, "progress_note", "整改情况", required=False, errors=errors)
-    if not measures and not progress_note:
+    fields: dict[str, str] = {}
+    if measures is not None:
+        fields["measures"] = _text(measures, "measures", "整改措施", required=False, errors=errors)
+    if progress_note is not None:
+        fields["progress_note"] = _text(progress_note, "progress_note", "整改情况", required=False, errors=errors)
+    after = {"measures": locked.measures, "progress_note": locked.progress_note, **fields}
+    if not fields or not (after["measures"].strip() or after["progress_note"].strip()):
         errors.setdefault("measures", []).append("请填写整改措施或整改情况。")
     _raise(errors)
-    fields = {"measures": measures, "progress_note": progress_note}
     if locked.status == S.PENDING:
         return RECTIFICATION_FLOW.apply(locked, name="start", actor=actor, fields=fields)
     before = audit.snapshot(locked, list(fields))
