@@ -28,6 +28,7 @@ api_v1 = [
     path("", include("apps.evaluations.api_urls")),
     path("", include("apps.agencies.api_urls")),
     path("", include("apps.results.api_urls")),
+    path("", include("apps.attachments.api_urls")),
 ]
 
 urlpatterns = [

@@ -210,7 +210,14 @@ def test_evidence_uploaded_by_token_then_submit(world, items, client):
     body = made.json()
     assert body["name"] == "整改报告.pdf" and body["size"] > 0 and body["description"] == "整改报告"
     assert body["uploaded_by_name"] == world.edu_unit_filler.display_name and body["uploaded_at"]
-    assert body["download_url"] == reverse("attachments:download", args=[body["id"]])
+    assert body["download_url"] == reverse("api:attachment-download", args=[body["id"]])
+    downloaded = unit.get(body["download_url"], HTTP_ACCEPT="application/octet-stream")  # the token works here too
+    assert downloaded.status_code == 200 and b"".join(downloaded.streaming_content).startswith(b"%PDF")
+    other = APIClient()
+    other.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=world.health_filler).key}")
+    hidden = other.get(body["download_url"])
+    assert hidden.status_code == 404 and hidden.json()["detail"] == "附件不存在或不在您的查看范围内。"
+    assert APIClient().get(body["download_url"]).status_code in (401, 403)
     assert unit.get(f"{API}{item.pk}/evidence/").json() == [body]
     assert unit.get(f"{API}{item.pk}/").json()["evidence"] == [body]
     assert post(unit, f"{API}{item.pk}/submit/").json()["status"] == S.VERIFYING

@@ -25,13 +25,35 @@ logger = logging.getLogger(__name__)
 NOT_FOUND = "附件不存在或不在您的查看范围内。"
 
 
-def _visible(request, pk: int):
+def visible_attachment(user, pk: int):
     """The attachment and its parent record, or 404 unless the user may view that record."""
     attachment = Attachment.objects.filter(pk=pk).first()
     parent = selectors.parent_of(attachment) if attachment is not None else None
-    if parent is None or not permissions.can(request.user, attachment.view_action, parent):
+    if parent is None or not permissions.can(user, attachment.view_action, parent):
         raise Http404(NOT_FOUND)
     return attachment, parent
+
+
+def _visible(request, pk: int):
+    return visible_attachment(request.user, pk)
+
+
+def file_response(attachment: Attachment) -> FileResponse:
+    """The file as a download (page and API alike)."""
+    storage = attachment.file.storage
+    try:
+        handle = storage.open(attachment.file.name, "rb")
+    except FileNotFoundError:
+        logger.error("attachment %s: file %s missing from storage", attachment.pk, attachment.file.name)
+        raise Http404("附件文件已丢失，请联系系统管理员。") from None
+    response = FileResponse(
+        handle, as_attachment=True, filename=attachment.original_name, content_type=attachment.mime_type
+    )
+    # Never rendered by the browser in our origin: downloaded, not sniffed, and sandboxed if opened.
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _next_url(request) -> str:
@@ -60,20 +82,7 @@ def _respond(request, obj, *, errors=(), success: str = ""):
 @require_GET
 def attachment_download(request, pk: int):
     attachment, _parent = _visible(request, pk)
-    storage = attachment.file.storage
-    try:
-        handle = storage.open(attachment.file.name, "rb")
-    except FileNotFoundError:
-        logger.error("attachment %s: file %s missing from storage", attachment.pk, attachment.file.name)
-        raise Http404("附件文件已丢失，请联系系统管理员。") from None
-    response = FileResponse(
-        handle, as_attachment=True, filename=attachment.original_name, content_type=attachment.mime_type
-    )
-    # Never rendered by the browser in our origin: downloaded, not sniffed, and sandboxed if opened.
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "sandbox"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return file_response(attachment)
 
 
 @login_required

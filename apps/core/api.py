@@ -6,6 +6,8 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, serializers, viewsets
+from rest_framework.exceptions import NotAcceptable
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import BasePermission
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -120,3 +122,14 @@ class AuditEventViewSet(ScopedReadOnlyViewSet):
 
     def optimize(self, queryset):
         return queryset.select_related("organization", "content_type")
+
+
+class FileDownloadNegotiation(DefaultContentNegotiation):
+    """A download answers a file whatever ``Accept`` says (``application/octet-stream``, ``*/*``, an
+    Excel type …); errors then come back as JSON instead of a 406."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except NotAcceptable:
+            return renderers[0], renderers[0].media_type

@@ -9,10 +9,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotAcceptable
-from rest_framework.negotiation import DefaultContentNegotiation
 
-from .api import ScopedReadOnlyViewSet
+from .api import FileDownloadNegotiation, ScopedReadOnlyViewSet
 from .jobs import result_file_response, visible_jobs
 from .models import BackgroundJob
 
@@ -39,17 +37,6 @@ class BackgroundJobSerializer(serializers.ModelSerializer):
         if job.status != BackgroundJob.Status.DONE or not job.result_file:
             return None
         return reverse("api:job-download", args=[job.pk])
-
-
-class FileDownloadNegotiation(DefaultContentNegotiation):
-    """A download answers a file whatever ``Accept`` says (``application/octet-stream``, ``*/*``, an
-    Excel type …); errors then come back as JSON instead of a 406."""
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        try:
-            return super().select_renderer(request, renderers, format_suffix)
-        except NotAcceptable:
-            return renderers[0], renderers[0].media_type
 
 
 class JobViewSet(ScopedReadOnlyViewSet):

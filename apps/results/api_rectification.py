@@ -74,10 +74,10 @@ class EvidenceSerializer(serializers.Serializer):
     description = serializers.CharField(read_only=True, help_text="说明")
     uploaded_by_name = serializers.CharField(source="uploaded_by.display_name", read_only=True, help_text="上传人")
     uploaded_at = serializers.DateTimeField(read_only=True)
-    download_url = serializers.SerializerMethodField(help_text="下载地址（网页的附件下载）")
+    download_url = serializers.SerializerMethodField(help_text="下载地址（令牌或网页会话均可）")
 
     def get_download_url(self, attachment) -> str:
-        return reverse("attachments:download", args=[attachment.pk])
+        return reverse("api:attachment-download", args=[attachment.pk])
 
 
 class EvidenceUploadSerializer(serializers.Serializer):
