@@ -19,6 +19,40 @@ WAN_FORMAT = "#,##0.00"
 FORMULA_START = ("=", "+", "-", "@")
 
 
+# --- reading uploaded workbooks ------------------------------------------------------------------
+
+
+def is_formula_cell(cell) -> bool:
+    """A formula, or text typed like one (imports never evaluate them). A lone "=" is the comparison
+    等于, not a formula."""
+    value = cell.value
+    if isinstance(value, str) and value.strip() == "=":
+        return False
+    return cell.data_type == "f" or (isinstance(value, str) and value.strip().startswith("="))
+
+
+def shown(value, limit: int = 30) -> str:
+    """A cell value quoted in an error message, shortened."""
+    text = getattr(value, "text", None) or ("" if value is None else str(value).strip())
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def formula_refused(cell) -> str:
+    return f"单元格是公式“{shown(cell.value)}”，请改为直接填写数值或文字（导入不计算公式）。"
+
+
+def code_text(value) -> str:
+    """A text or code cell as typed: 370200101 stored as a number stays 370200101."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+# --- writing streamed (write-only) sheets -------------------------------------------------------
+
+
 def plain_cell(ws, value):
     """A data cell of a streamed (write-only) sheet: the bare value (fast), or a text cell when typed
     text looks like a formula."""

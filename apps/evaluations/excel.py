@@ -33,7 +33,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from apps.core import audit, permissions
-from apps.core.excel import FormWriter
+from apps.core.excel import FormWriter, code_text, formula_refused, is_formula_cell, shown
 from apps.core.templatetags.qd import cn_date
 from apps.indicators.framework import Comparison, Level1, Level2
 from apps.targets.excel import (
@@ -554,24 +554,6 @@ class Parsed:
     problems: list[str] = field(default_factory=list)
 
 
-def _is_formula(cell) -> bool:
-    value = cell.value
-    return cell.data_type == "f" or (isinstance(value, str) and value.strip().startswith("=") and value.strip() != "=")
-
-
-def _shown(value, limit: int = 30) -> str:
-    text = getattr(value, "text", None) or ("" if value is None else str(value).strip())
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
-def _clean_text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
 def _header(value) -> str:
     return "".join(str(value or "").split()).replace("(", "（").replace(")", "）")
 
@@ -606,9 +588,9 @@ def _read_sheet(ws, columns, parsed: Parsed, out: list[SheetRow]) -> None:
         for (key, label, _), cell in zip(columns, cells, strict=True):
             if key not in READ:
                 continue  # shown for reference only (a target "=100%" is text, not a formula)
-            if _is_formula(cell):
+            if is_formula_cell(cell):
                 _error(parsed, ws.title, r, cell.column_letter, label,
-                       f"单元格是公式“{_shown(cell.value)}”，请改为直接填写数值或文字（导入不计算公式）。")  # fmt: skip
+                       formula_refused(cell))  # fmt: skip
                 ok = False
                 continue
             values[key] = cell.value
@@ -660,7 +642,7 @@ def _wan_to_yuan(raw) -> tuple[str | None, str]:
     try:
         number = parse_decimal(raw if not isinstance(raw, float) else repr(raw))
     except (InvalidOperation, ValueError):
-        return None, f"全年执行数“{_shown(raw)}”不是数字。"
+        return None, f"全年执行数“{shown(raw)}”不是数字。"
     if number < 0:
         return None, "全年执行数不能为负数。"
     if number >= Decimal("1e12"):
@@ -718,7 +700,7 @@ def _check(actor, parsed: Parsed):
             _error(parsed, row.sheet, row.row, "A", labels["evaluation"],
                    f"自评编号 {pk} 不存在或不在您的填报范围内。{MSG_BAD_ID}")  # fmt: skip
             return None
-        code = _clean_text(row.values.get("code"))
+        code = code_text(row.values.get("code"))
         if code and code != evaluation.fund.code:
             _error(parsed, row.sheet, row.row, letters["code"], labels["code"],
                    f"项目编码“{code}”与隐藏的自评编号不一致（应为“{evaluation.fund.code}”）。{MSG_BAD_ID}")  # fmt: skip
@@ -789,11 +771,11 @@ def _check_evaluation(item: _Work, parsed: Parsed, rules_cache):
         qualitative = by_pk[line_pk].indicator.comparison == Comparison.QUALITATIVE
         misplaced = QUANTITATIVE_ONLY if qualitative else QUALITATIVE_ONLY
         for name in sorted(misplaced):
-            if _clean_text(values.get(name)):
+            if code_text(values.get(name)):
                 kind = "定性指标，请填写完成程度和得分比例" if qualitative else "定量指标，请在“实际完成值”列填写"
                 _error(parsed, line_row.sheet, line_row.row, LINE_LETTERS[name], LINE_LABELS[name],
                        f"该指标为{kind}，本列不要填写。")  # fmt: skip
-        band_text = _clean_text(values.get("band"))
+        band_text = code_text(values.get("band"))
         band = BAND_BY_LABEL.get(band_text, band_text if band_text in BAND_LABELS else None) if band_text else ""
         if qualitative and band is None:
             _error(parsed, line_row.sheet, line_row.row, LINE_LETTERS["band"], LINE_LABELS["band"],
@@ -801,11 +783,11 @@ def _check_evaluation(item: _Work, parsed: Parsed, rules_cache):
             band = ""
         entries[line_pk] = services.Entry(
             actual_value=_typed(values.get("actual_value")) if not qualitative else None,
-            actual_text=_clean_text(values.get("actual_text")) if qualitative else "",
+            actual_text=code_text(values.get("actual_text")) if qualitative else "",
             band=band or "",
             band_percent=_typed(values.get("band_percent")) if qualitative else None,
-            shortfall_reason=_clean_text(values.get("shortfall_reason")),
-            improvement_measure=_clean_text(values.get("improvement_measure")),
+            shortfall_reason=code_text(values.get("shortfall_reason")),
+            improvement_measure=code_text(values.get("improvement_measure")),
         )
     try:
         result, errors = services.apply_entries(evaluation, item.lines, executed, entries, rules)
@@ -827,9 +809,9 @@ def _check_evaluation(item: _Work, parsed: Parsed, rules_cache):
             else:
                 _error(parsed, target_row.sheet, target_row.row, letter, label, message)
     if row is not None:
-        evaluation.execution_reason = _clean_text(row.values.get("execution_reason"))
-        evaluation.execution_measure = _clean_text(row.values.get("execution_measure"))
-        evaluation.summary = _clean_text(row.values.get("summary"))
+        evaluation.execution_reason = code_text(row.values.get("execution_reason"))
+        evaluation.execution_measure = code_text(row.values.get("execution_measure"))
+        evaluation.summary = code_text(row.values.get("summary"))
     return result
 
 

@@ -31,7 +31,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
 
 from apps.core import audit, permissions
-from apps.core.excel import FormWriter, plain_cell, styled_cell
+from apps.core.excel import FormWriter, code_text, formula_refused, is_formula_cell, plain_cell, shown, styled_cell
 from apps.core.templatetags.qd import cn_date
 from apps.indicators.framework import Comparison, Level1, Level2
 from apps.targets import excel as target_excel
@@ -101,26 +101,6 @@ def open_workbook(upload):
     except ImportRefused as exc:
         problems = [MSG_TOO_BIG_UNPACKED if p.startswith("文件解压后内容过大") else p for p in exc.problems]
         raise ImportRefused(problems, exc.cell_errors) from None
-
-
-def _is_formula(cell) -> bool:
-    """A formula cell (or text typed like one); ``apps.targets.excel._is_formula`` is private."""
-    value = cell.value
-    return cell.data_type == "f" or (isinstance(value, str) and value.strip().startswith("=") and value.strip() != "=")
-
-
-def _shown(value, limit: int = 30) -> str:
-    text = getattr(value, "text", None) or ("" if value is None else str(value).strip())
-    return text if len(text) <= limit else text[:limit] + "…"
-
-
-def _code_text(value) -> str:
-    """A code cell as the text typed: 370200101 stored as a number stays 370200101."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
 
 
 def _header_name(value) -> tuple[str, str | None]:
@@ -210,22 +190,22 @@ def _amount(value, multiplier: Decimal) -> tuple[Decimal | None, str]:
     """(amount in 元, "") or (None, reason)."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None, MSG_AMOUNT_EMPTY
-    shown = _shown(value)
+    typed = shown(value)
     if isinstance(value, bool):
-        return None, f"“{shown}”不是数字。"
+        return None, f"“{typed}”不是数字。"
     if isinstance(value, int | float | Decimal):
         if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-            return None, f"“{shown}”不是有效的金额。"
+            return None, f"“{typed}”不是有效的金额。"
         number = Decimal(str(value))
     elif isinstance(value, str):
         try:
             number = Decimal(value.strip().replace(",", "").replace("，", ""))
         except InvalidOperation:
-            return None, f"“{shown}”不是数字。"
+            return None, f"“{typed}”不是数字。"
     else:  # a date, a time …
-        return None, f"“{shown}”不是数字。"
+        return None, f"“{typed}”不是数字。"
     if not number.is_finite():
-        return None, f"“{shown}”不是有效的金额。"
+        return None, f"“{typed}”不是有效的金额。"
     if number < 0:
         return None, MSG_AMOUNT_NEGATIVE
     yuan = (number * multiplier).quantize(CENT, rounding=ROUND_HALF_UP) if number < MAX_AMOUNT else MAX_AMOUNT
@@ -260,14 +240,14 @@ def read_execution_sheet(wb) -> ParsedExecution:
 
     for cells in ws.iter_rows(min_row=layout.header_row + 1, max_row=ws.max_row, min_col=first_col, max_col=last_col):
         code_cell, amount_cell = cells[layout.code_col - first_col], cells[layout.amount_col - first_col]
-        if _code_text(code_cell.value) == "" and (amount_cell.value is None or str(amount_cell.value).strip() == ""):
+        if code_text(code_cell.value) == "" and (amount_cell.value is None or str(amount_cell.value).strip() == ""):
             continue  # a blank line
         code, amount, ok = "", None, True
-        if _is_formula(code_cell):
-            bad(code_cell, code_letter, CODE_LABEL, _formula_message(code_cell))
+        if is_formula_cell(code_cell):
+            bad(code_cell, code_letter, CODE_LABEL, formula_refused(code_cell))
             ok = False
         else:
-            code = _code_text(code_cell.value)
+            code = code_text(code_cell.value)
             if not code:
                 bad(code_cell, code_letter, CODE_LABEL, MSG_CODE_EMPTY)
                 ok = False
@@ -276,8 +256,8 @@ def read_execution_sheet(wb) -> ParsedExecution:
                 ok = False
             else:
                 seen[code] = code_cell.row
-        if _is_formula(amount_cell):
-            bad(amount_cell, amount_letter, AMOUNT_LABEL, _formula_message(amount_cell))
+        if is_formula_cell(amount_cell):
+            bad(amount_cell, amount_letter, AMOUNT_LABEL, formula_refused(amount_cell))
             ok = False
         else:
             amount, reason = _amount(amount_cell.value, layout.multiplier)
@@ -291,10 +271,6 @@ def read_execution_sheet(wb) -> ParsedExecution:
     if not parsed.rows and not parsed.errors:
         raise ImportRefused([f"工作表“{ws.title}”只有表头，没有数据行，未导入。"])
     return parsed
-
-
-def _formula_message(cell) -> str:
-    return f"单元格是公式“{_shown(cell.value)}”，请改为直接填写数值或文字（导入不计算公式）。"
 
 
 @transaction.atomic

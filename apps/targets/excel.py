@@ -45,6 +45,7 @@ from apps.core.excel import (  # noqa: F401  (re-exported for the other forms)
     TITLE_FONT,
     WAN_FORMAT,
     FormWriter,
+    is_formula_cell,
 )
 from apps.indicators.framework import Comparison, Level1, Level2
 
@@ -518,13 +519,6 @@ def _find_table(wb):
     raise ImportRefused([MSG_NO_TABLE])
 
 
-def _is_formula(cell) -> bool:
-    """A formula, or text typed like one. A lone "=" is the comparison 等于, not a formula."""
-    if isinstance(cell.value, str) and cell.value.strip() == "=":
-        return False
-    return cell.data_type == "f" or (isinstance(cell.value, str) and cell.value.startswith("="))
-
-
 def _formula_text(cell) -> str:
     text = getattr(cell.value, "text", None) or str(cell.value)
     return text if len(text) <= 30 else text[:30] + "…"
@@ -585,7 +579,7 @@ def _goal(wb, ws, name: str, errors: list[CellError]) -> str | None:
                 break
         if cell is None:
             return None
-    if _is_formula(cell):
+    if is_formula_cell(cell):
         errors.append(_formula_error(cell, ws, label=label))
         return ""
     return _text(cell.value)
@@ -617,7 +611,7 @@ def read_target_sheet(wb) -> ParsedSheet:
         position = len(raws) + 1
         raw = {}
         for key, cell in zip(TABLE_KEYS, cells, strict=True):
-            if _is_formula(cell):
+            if is_formula_cell(cell):
                 errors.append(_formula_error(cell, ws, row=position, column=key))
                 formulas.add((position, key))
                 raw[key] = ""
