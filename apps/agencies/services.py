@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -177,48 +178,67 @@ def agency_update(*, actor, agency: Agency, **data) -> Agency:
     return locked
 
 
+@dataclass(frozen=True)
+class StatusWords:
+    """How suspending and reactivating read for one kind of registry entry (messages and audit)."""
+
+    suspend_what: str
+    reactivate_what: str
+    already_suspended: str
+    already_active: str
+    reason_missing: str
+    suspend_comment: str
+    reactivate_comment: str
+
+
+AGENCY_STATUS_WORDS = StatusWords(
+    "暂停委托该第三方机构", "恢复委托该第三方机构", "“{name}”已处于暂停委托状态，无需重复操作。",
+    "“{name}”当前状态正常，无需恢复。", "请填写暂停委托的原因。", "暂停委托", "恢复委托",
+)  # fmt: skip
+EXPERT_STATUS_WORDS = StatusWords(
+    "暂停该评审专家", "恢复该评审专家", "专家“{name}”已处于暂停状态，无需重复操作。",
+    "专家“{name}”当前状态正常，无需恢复。", "请填写暂停的原因。", "暂停", "恢复",
+)  # fmt: skip
+
+
+def _set_status(actor, locked, *, suspend: bool, text: str, words: StatusWords):
+    """暂停 (reason required) or 恢复 an agency or expert (already locked): no new assignment while
+    suspended; jobs already assigned stay as they are. The agency also keeps the reason."""
+    Status = type(locked).Status
+    _require_manage(actor, locked, words.suspend_what if suspend else words.reactivate_what)
+    if locked.status == (Status.SUSPENDED if suspend else Status.ACTIVE):
+        message = words.already_suspended if suspend else words.already_active
+        raise ValidationError(message.format(name=locked.name))
+    text = _text(text)
+    if suspend and not text:
+        raise ValidationError({"reason": words.reason_missing})
+    before, locked.status = locked.status, Status.SUSPENDED if suspend else Status.ACTIVE
+    changes = {"status": {"from": before, "to": locked.status}}
+    fields = ["status"]
+    if hasattr(locked, "status_reason"):
+        new_reason = text if suspend else ""
+        if not suspend:
+            changes["status_reason"] = {"from": locked.status_reason, "to": ""}
+        locked.status_reason = new_reason
+        fields.append("status_reason")
+    locked.save(update_fields=fields)
+    if suspend:
+        comment = f"{words.suspend_comment}：{text}"
+    else:
+        comment = f"{words.reactivate_comment}{('：' + text) if text else ''}"
+    audit.record(audit.Kind.TRANSITION, actor=actor, obj=locked, changes=changes, comment=comment)
+    return locked
+
+
 @transaction.atomic
 def agency_suspend(*, actor, agency: Agency, reason: str) -> Agency:
     """暂停委托: no new assignment; jobs already assigned stay as they are."""
-    locked = _lock_agency(agency)
-    _require_manage(actor, locked, "暂停委托该第三方机构")
-    if locked.status == Agency.Status.SUSPENDED:
-        raise ValidationError(f"“{locked.name}”已处于暂停委托状态，无需重复操作。")
-    reason = _text(reason)
-    if not reason:
-        raise ValidationError({"reason": "请填写暂停委托的原因。"})
-    locked.status, locked.status_reason = Agency.Status.SUSPENDED, reason
-    locked.save(update_fields=["status", "status_reason"])
-    audit.record(
-        audit.Kind.TRANSITION,
-        actor=actor,
-        obj=locked,
-        changes={"status": {"from": Agency.Status.ACTIVE, "to": Agency.Status.SUSPENDED}},
-        comment=f"暂停委托：{reason}",
-    )
-    return locked
+    return _set_status(actor, _lock_agency(agency), suspend=True, text=reason, words=AGENCY_STATUS_WORDS)
 
 
 @transaction.atomic
 def agency_reactivate(*, actor, agency: Agency, comment: str = "") -> Agency:
-    locked = _lock_agency(agency)
-    _require_manage(actor, locked, "恢复委托该第三方机构")
-    if locked.status == Agency.Status.ACTIVE:
-        raise ValidationError(f"“{locked.name}”当前状态正常，无需恢复。")
-    previous = locked.status_reason
-    locked.status, locked.status_reason = Agency.Status.ACTIVE, ""
-    locked.save(update_fields=["status", "status_reason"])
-    audit.record(
-        audit.Kind.TRANSITION,
-        actor=actor,
-        obj=locked,
-        changes={
-            "status": {"from": Agency.Status.SUSPENDED, "to": Agency.Status.ACTIVE},
-            "status_reason": {"from": previous, "to": ""},
-        },
-        comment=f"恢复委托{('：' + _text(comment)) if _text(comment) else ''}",
-    )
-    return locked
+    return _set_status(actor, _lock_agency(agency), suspend=False, text=comment, words=AGENCY_STATUS_WORDS)
 
 
 # --- experts ---------------------------------------------------------------------------------------
@@ -317,41 +337,12 @@ def expert_update(*, actor, expert: Expert, **data) -> Expert:
 
 @transaction.atomic
 def expert_suspend(*, actor, expert: Expert, reason: str) -> Expert:
-    locked = _lock_expert(expert)
-    _require_manage(actor, locked, "暂停该评审专家")
-    if locked.status == Expert.Status.SUSPENDED:
-        raise ValidationError(f"专家“{locked.name}”已处于暂停状态，无需重复操作。")
-    reason = _text(reason)
-    if not reason:
-        raise ValidationError({"reason": "请填写暂停的原因。"})
-    locked.status = Expert.Status.SUSPENDED
-    locked.save(update_fields=["status"])
-    audit.record(
-        audit.Kind.TRANSITION,
-        actor=actor,
-        obj=locked,
-        changes={"status": {"from": Expert.Status.ACTIVE, "to": Expert.Status.SUSPENDED}},
-        comment=f"暂停：{reason}",
-    )
-    return locked
+    return _set_status(actor, _lock_expert(expert), suspend=True, text=reason, words=EXPERT_STATUS_WORDS)
 
 
 @transaction.atomic
 def expert_reactivate(*, actor, expert: Expert, comment: str = "") -> Expert:
-    locked = _lock_expert(expert)
-    _require_manage(actor, locked, "恢复该评审专家")
-    if locked.status == Expert.Status.ACTIVE:
-        raise ValidationError(f"专家“{locked.name}”当前状态正常，无需恢复。")
-    locked.status = Expert.Status.ACTIVE
-    locked.save(update_fields=["status"])
-    audit.record(
-        audit.Kind.TRANSITION,
-        actor=actor,
-        obj=locked,
-        changes={"status": {"from": Expert.Status.SUSPENDED, "to": Expert.Status.ACTIVE}},
-        comment=f"恢复{('：' + _text(comment)) if _text(comment) else ''}",
-    )
-    return locked
+    return _set_status(actor, _lock_expert(expert), suspend=False, text=comment, words=EXPERT_STATUS_WORDS)
 
 
 # --- conflict-of-interest ties ---------------------------------------------------------------------
