@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "apps.agencies",
     "apps.evaluations",
     "apps.results",
+    "apps.reminders",
 ]
 
 MIDDLEWARE = [

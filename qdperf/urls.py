@@ -29,6 +29,7 @@ api_v1 = [
     path("", include("apps.agencies.api_urls")),
     path("", include("apps.results.api_urls")),
     path("", include("apps.attachments.api_urls")),
+    path("", include("apps.reminders.api_urls")),
 ]
 
 urlpatterns = [
@@ -46,6 +47,8 @@ urlpatterns = [
     path("public/", include("apps.results.urls_public")),
     path("jobs/", include("apps.core.urls_jobs")),
     path("attachments/", include("apps.attachments.urls")),
+    path("notifications/", include("apps.reminders.urls_notifications")),
+    path("reminders/", include("apps.reminders.urls")),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

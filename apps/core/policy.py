@@ -199,3 +199,20 @@ register(
     ),
     Action("dashboard.compare", "区市对比分析", {R.FINANCE_PERF: S.ALL}),
 )
+
+
+# --- Deadline reminders and notifications (issue 7) -------------------------------------------
+
+register(
+    Action("reminder.view", "查看催办提醒（已安排、已发送、失败）", {**FINANCE_DECIDERS, R.FINANCE_SECTOR: S.ASSIGNED}),
+    Action("reminder.manage", "设置提醒规则、手工重发提醒", FINANCE_DECIDERS),
+    Action("calendar.copy", "将市本级工作日历复制到区市", {R.FINANCE_PERF: S.ALL}),
+)
+
+# Whom overdue work escalates to (the reminder sweep, ``apps.reminders.services``): after the first
+# escalation day the department's approver; after the second the finance reviewer of that
+# department — the sector division assigned to it, or the district's finance office — and the
+# region's performance division when no one is assigned.
+ESCALATE_TO_DEPARTMENT = {R.DEPT_APPROVER: S.SUBTREE}
+ESCALATE_TO_FINANCE = {R.FINANCE_SECTOR: S.ASSIGNED, R.DISTRICT_FINANCE: S.REGION}
+ESCALATE_TO_FINANCE_FALLBACK = {R.FINANCE_PERF: S.REGION}

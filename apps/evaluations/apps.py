@@ -9,6 +9,7 @@ class EvaluationsConfig(AppConfig):
         from apps.attachments import registry
 
         from . import todo, todo_key  # noqa: F401  (register the 待办 providers)
+        from . import reminder_sources  # noqa: F401  (register the work the reminder sweep walks)
 
         # Evidence of a self-evaluation: read with it, added while the unit may still edit it.
         registry.register(

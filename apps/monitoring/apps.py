@@ -9,6 +9,7 @@ class MonitoringConfig(AppConfig):
         from apps.attachments import registry
 
         from . import todo  # noqa: F401  (registers the 待办 providers)
+        from . import reminder_sources  # noqa: F401  (register the work the reminder sweep walks)
 
         # Evidence on a monitoring report: read with the report, added while the unit may still edit it.
         registry.register(

@@ -9,6 +9,7 @@ class ResultsConfig(AppConfig):
         from apps.attachments import registry
 
         from . import todo  # noqa: F401  (register the 待办 providers)
+        from . import reminder_sources  # noqa: F401  (register the work the reminder sweep walks)
 
         # Evidence of rectification: read with the item, added by the unit until finance accepts it.
         registry.register(

@@ -7,3 +7,4 @@ class TargetsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import todo  # noqa: F401  (registers the 待办 providers)
+        from . import reminder_sources  # noqa: F401  (register the work the reminder sweep walks)

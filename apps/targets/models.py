@@ -54,6 +54,8 @@ class PerformanceTarget(models.Model):
     annual_goal = models.TextField("年度目标", blank=True)
     adjustment_reason = models.TextField("调整原因", blank=True)
     return_comment = models.TextField("退回意见", blank=True)
+    # Set when the target is returned: the unit must resubmit by then (its reminders follow this date).
+    resubmit_by = models.DateField("重新报送期限", null=True, blank=True)
     status_changed_at = models.DateTimeField("进入当前状态时间", null=True, blank=True)
     submitted_at = models.DateTimeField("报送财政时间", null=True, blank=True)
     approved_at = models.DateTimeField("批复时间", null=True, blank=True)

@@ -1,0 +1,6 @@
+"""API of the reminders part (written with issue 7)."""
+
+from rest_framework.routers import SimpleRouter
+
+router = SimpleRouter()
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""Open work with a due date, for the reminder sweep (``apps.reminders.sources``)."""
