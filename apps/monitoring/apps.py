@@ -8,8 +8,10 @@ class MonitoringConfig(AppConfig):
     def ready(self) -> None:
         from apps.attachments import registry
 
-        from . import todo  # noqa: F401  (registers the 待办 providers)
-        from . import reminder_sources  # noqa: F401  (register the work the reminder sweep walks)
+        from . import (
+            reminder_sources,  # noqa: F401  (register the work the reminder sweep walks)
+            todo,  # noqa: F401  (registers the 待办 providers)
+        )
 
         # Evidence on a monitoring report: read with the report, added while the unit may still edit it.
         registry.register(

@@ -8,8 +8,10 @@ class ResultsConfig(AppConfig):
     def ready(self) -> None:
         from apps.attachments import registry
 
-        from . import todo  # noqa: F401  (register the 待办 providers)
-        from . import reminder_sources  # noqa: F401  (register the work the reminder sweep walks)
+        from . import (
+            reminder_sources,  # noqa: F401  (register the work the reminder sweep walks)
+            todo,  # noqa: F401  (register the 待办 providers)
+        )
 
         # Evidence of rectification: read with the item, added by the unit until finance accepts it.
         registry.register(

@@ -6,5 +6,7 @@ class TargetsConfig(AppConfig):
     verbose_name = "绩效目标"
 
     def ready(self) -> None:
-        from . import todo  # noqa: F401  (registers the 待办 providers)
-        from . import reminder_sources  # noqa: F401  (register the work the reminder sweep walks)
+        from . import (
+            reminder_sources,  # noqa: F401  (register the work the reminder sweep walks)
+            todo,  # noqa: F401  (registers the 待办 providers)
+        )
