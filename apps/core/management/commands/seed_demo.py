@@ -175,7 +175,10 @@ class Command(BaseCommand):
         for username, real_name, org_code, roles, departments in DEMO_USERS:
             if User.objects.filter(username=username).exists():
                 continue
-            user = User(username=username, real_name=real_name, organization=orgs[org_code])
+            # An address on a reserved domain: reminder e-mails print to the console in `make run`.
+            user = User(
+                username=username, real_name=real_name, organization=orgs[org_code], email=f"{username}@qdperf.example"
+            )
             user.set_password(settings.DEMO_PASSWORD)
             user.save()
             user.groups.set([groups[r] for r in roles])
