@@ -22,7 +22,7 @@ DUE = date(2026, 12, 10)
 def work(world, monkeypatch):
     """Replace the registered sources by one whose work the test sets: ``work.items``."""
     items: list[OpenWork] = []
-    monkeypatch.setattr(registry, "SOURCES", {"test": lambda today, horizon: list(items)})
+    monkeypatch.setattr(registry, "SOURCES", {"test": lambda today, horizon, region_id=None: list(items)})
     return items
 
 

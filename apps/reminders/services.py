@@ -94,15 +94,16 @@ def _recipients(index: RecipientIndex, work, rule: ReminderRule, stage: int) -> 
     return found
 
 
-def due_reminders(today: date, report: SweepReport | None = None) -> list[tuple]:
-    """Every reminder due today as insert rows (not yet checked against those already sent)."""
+def due_reminders(today: date, report: SweepReport | None = None, region_id: int | None = None) -> list[tuple]:
+    """Every reminder due on ``today`` (in every region, or in ``region_id``) as insert rows, in
+    ``COLUMNS`` order — not yet checked against those already sent."""
     rules = RegionRules()
     index = RecipientIndex()
     rows: list[tuple] = []
     content_types: dict[type, int] = {}
     for code, source in source_registry.SOURCES.items():
         count = 0
-        for work in source(today, rules.horizon):
+        for work in source(today, rules.horizon, region_id):
             region_id = index.orgs[work.owner_id][1]
             rule, rule_stages = rules.get(region_id)
             if not rule.enabled:

@@ -1,7 +1,8 @@
 """Where open work comes from: each app registers a source of work that has a due date.
 
-A source is ``callable(today, horizon) -> Iterable[OpenWork]``: every record on which someone must
-act now, whose due date is on or before ``today + horizon`` (earlier ones are overdue). It must run
+A source is ``callable(today, horizon, region_id=None) -> Iterable[OpenWork]``: every record on
+which someone must act now, whose due date is on or before ``today + horizon`` (earlier ones are
+overdue), in every region or only in ``region_id`` (finance's preview of its region). It must run
 a constant number of queries whatever the number of records (``values()`` over a join, the work
 calendar loaded once), because the sweep walks every region at once.
 """
@@ -35,7 +36,7 @@ class OpenWork:
     party: str = Party.UNIT
 
 
-Source = Callable[[date, int], Iterable[OpenWork]]
+Source = Callable[[date, int, int | None], Iterable[OpenWork]]
 SOURCES: dict[str, Source] = {}
 
 
