@@ -118,6 +118,9 @@ class Notification(models.Model):
     updated_at = models.DateTimeField("更新时间", auto_now=True)
     read_at = models.DateTimeField("已读时间", null=True, blank=True)
 
+    objects = ScopedQuerySet.as_manager()
+    scope_path = "recipient__organization"  # finance's view: the recipients of its region
+
     class Meta:
         verbose_name = verbose_name_plural = "站内通知"
         ordering = ["-day", "-pk"]
@@ -157,6 +160,9 @@ class EmailDigest(models.Model):
     next_attempt_at = models.DateTimeField("下次重试时间", null=True, blank=True)
     sent_at = models.DateTimeField("发送时间", null=True, blank=True)
     created_at = models.DateTimeField("生成时间", auto_now_add=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scope_path = "recipient__organization"  # finance's view: the recipients of its region
 
     class Meta:
         verbose_name = verbose_name_plural = "邮件提醒"
