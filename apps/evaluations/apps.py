@@ -8,11 +8,8 @@ class EvaluationsConfig(AppConfig):
     def ready(self) -> None:
         from apps.attachments import registry
 
-        from . import (  # noqa: F401  (register the 待办 providers)
-            reminder_sources,  # noqa: F401  (register the work the reminder sweep walks)
-            todo,
-            todo_key,
-        )
+        # Register the 待办 providers and the work the reminder sweep walks.
+        from . import reminder_sources, reminder_sources_key, todo, todo_key  # noqa: F401
 
         # Evidence of a self-evaluation: read with it, added while the unit may still edit it.
         registry.register(

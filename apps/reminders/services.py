@@ -104,8 +104,8 @@ def due_reminders(today: date, report: SweepReport | None = None, region_id: int
     for code, source in source_registry.SOURCES.items():
         count = 0
         for work in source(today, rules.horizon, region_id):
-            region_id = index.orgs[work.owner_id][1]
-            rule, rule_stages = rules.get(region_id)
+            owner_region = index.orgs[work.owner_id][1]
+            rule, rule_stages = rules.get(owner_region)
             if not rule.enabled:
                 continue
             stage = current_stage(rule_stages, rule.stop_after, work.due_on, today)
@@ -118,7 +118,7 @@ def due_reminders(today: date, report: SweepReport | None = None, region_id: int
             for user_id, reason in _recipients(index, work, rule, stage).items():
                 rows.append(
                     (user_id, ct, work.object_id, work.step, stage, work.due_on, reason,
-                     work.title[:200], work.url[:200], work.owner_id, region_id)
+                     work.title[:200], work.url[:200], work.owner_id, owner_region)
                 )  # fmt: skip
         if report is not None:
             report.by_source[code] = count
