@@ -13,6 +13,8 @@ from django.views.decorators.http import require_POST
 from django.views.generic import FormView, TemplateView
 
 from apps.core.views_mixins import ActionRequiredMixin, add_service_errors, htmx_template
+from apps.reminders.forms_notifications import ChannelForm
+from apps.reminders.selectors_notifications import channels_of
 
 from . import services
 from .forms import (
@@ -56,10 +58,16 @@ def lockout_response(request, original_response=None, credentials=None):
 def profile(request):
     from rest_framework.authtoken.models import Token
 
+    channels = channels_of(request.user)
     return render(
         request,
         "accounts/profile.html",
-        {"has_token": Token.objects.filter(user=request.user).exists()},
+        {
+            "has_token": Token.objects.filter(user=request.user).exists(),
+            # 提醒渠道: saved by notifications:channels_update (audited), back to this page.
+            "channels": channels,
+            "channel_form": ChannelForm(initial={"email": channels.email}),
+        },
     )
 
 
