@@ -6,9 +6,13 @@ from celery import shared_task
 
 @shared_task(name="reminders.sweep")
 def sweep() -> str:
-    from . import services
+    """Put e-mails a dead worker left half-sent back in line, then sweep, then queue due retries."""
+    from . import mail, services
 
-    return str(services.sweep())
+    recovered = mail.recover_stuck()
+    report = services.sweep()
+    retries = mail.queue_due_retries()
+    return f"{report}；中断后重新排队 {recovered} 封，到期重试 {retries} 封"
 
 
 @shared_task(name="reminders.send_email_digests")
@@ -21,6 +25,7 @@ def send_email_digests(digest_ids: list[int]) -> dict:
 
 @shared_task(name="reminders.retry_email_digest")
 def retry_email_digest(digest_id: int) -> dict:
+    """One digest's retry (scheduled with a countdown by ``mail``); early or duplicate runs send nothing."""
     from . import mail
 
     return mail.send_batch([digest_id])
