@@ -15,6 +15,7 @@ class NavItem:
 
 MENU: list[NavItem] = [
     NavItem("我的待办", "core:home", None, "list-check"),
+    NavItem("消息提醒", "notifications:notification_list", None, "bell"),
     NavItem("专项资金", "funds:fund_list", "fund.view", "cash-coin"),
     NavItem("绩效目标", "targets:target_list", "target.view", "bullseye"),
     NavItem("目标审核", "targets:review_queue", "target.sector_review|target.approve|target.submit", "clipboard-check"),
@@ -38,6 +39,7 @@ MENU: list[NavItem] = [
     NavItem("事前评估", "assessments:assessment_list", "assessment.view", "clipboard-data"),
     NavItem("指标库", "indicators:library", "indicator.view", "collection"),
     NavItem("工作日历", "orgs:calendar_list", "calendar.view", "calendar3"),
+    NavItem("催办提醒", "reminders:overview", "reminder.view", "alarm"),
     NavItem("组织机构", "orgs:organization_list", "org.view", "diagram-3"),
     NavItem("用户管理", "accounts:user_list", "user.manage", "people"),
     NavItem("安全策略", "accounts:security_policy", "policy.manage", "shield-lock"),
