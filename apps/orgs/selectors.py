@@ -2,6 +2,7 @@ from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
 from apps.accounts.models import User
+from apps.core import permissions
 
 from .models import Organization, WorkCalendar
 
@@ -37,3 +38,14 @@ def calendar_list(*, user, fiscal_year: int | None, region=None):
     if region:
         entries = entries.filter(organization__region=region)
     return entries.order_by("organization__region__sort_order", "due_on")
+
+
+def managed_finance_bureau(user) -> Organization | None:
+    """The finance bureau whose calendar this user may edit (its own region's), if any."""
+    org = user.organization
+    if org is None:
+        return None
+    bureau = org if org.kind == Organization.Kind.FINANCE else org.parent
+    if bureau is None or bureau.kind != Organization.Kind.FINANCE:
+        return None
+    return bureau if permissions.can(user, "calendar.manage", bureau) else None

@@ -3,14 +3,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.views.generic import FormView, TemplateView
 
 from apps.core import permissions, years
 from apps.core.views_mixins import ActionRequiredMixin, add_service_errors, htmx_template
 
-from . import selectors, services
-from .forms import CalendarEntryForm, CalendarFilterForm, OrganizationFilterForm
+from . import deadlines, selectors, services
+from .forms import CalendarCopyForm, CalendarEntryForm, CalendarFilterForm, OrganizationFilterForm
 from .models import FiscalYear, Organization, WorkCalendar, WorkStep
 
 
@@ -31,19 +32,9 @@ class OrganizationListView(ActionRequiredMixin, TemplateView):
         return super().get_context_data(form=form, page=page, query=query.urlencode(), **kwargs)
 
 
-def _managed_finance_bureau(user) -> Organization | None:
-    """The finance bureau whose calendar this user may edit (its own region's), if any."""
-    org = user.organization
-    if org is None:
-        return None
-    bureau = org if org.kind == Organization.Kind.FINANCE else org.parent
-    if bureau is None or bureau.kind != Organization.Kind.FINANCE:
-        return None
-    return bureau if permissions.can(user, "calendar.manage", bureau) else None
-
-
 class CalendarListView(ActionRequiredMixin, TemplateView):
-    """Due dates per region for the selected fiscal year; finance edits its own region's."""
+    """Every deadline of the region and year: the steps (finance edits its own region's), the rounds'
+    due dates and the per-item deadlines of the coming 30 days and the overdue ones."""
 
     required_action = "calendar.view"
     template_name = "orgs/calendar_list.html"
@@ -53,22 +44,84 @@ class CalendarListView(ActionRequiredMixin, TemplateView):
         year = years.selected_year(self.request)
         form = CalendarFilterForm(self.request.GET or None)
         region = form.cleaned_data.get("region") if form.is_valid() else None
-        entries = list(selectors.calendar_list(user=user, fiscal_year=year, region=region))
+        region_id = region.pk if region else None
+        today = timezone.localdate()
+        windows = deadlines.ReminderWindows()  # the "7天内到期" badges follow each region's rule
+        items = deadlines.item_lists(user, region_id, today)
+        return super().get_context_data(
+            form=form,
+            year=year,
+            tables=self._tables(year, region, windows, today),
+            coming=[(d, windows.badge(d.date, d.region_id, today)) for d in items.coming],
+            overdue=[(d, windows.badge(d.date, d.region_id, today)) for d in items.overdue],
+            items=items,
+            window_days=deadlines.ITEM_WINDOW_DAYS,
+            copy_form=self._copy_form(year),
+            **kwargs,
+        )
+
+    def _tables(self, year, region, windows, today) -> list[dict]:
+        """One table per finance bureau: its steps (editable for its own finance), then its rounds."""
+        user = self.request.user
         by_bureau: dict[Organization, dict[str, WorkCalendar]] = {}
-        for entry in entries:
+        for entry in selectors.calendar_list(user=user, fiscal_year=year, region=region):
             by_bureau.setdefault(entry.organization, {})[entry.step] = entry
-        managed = _managed_finance_bureau(user)
+        managed = selectors.managed_finance_bureau(user)
         if managed is not None and (region is None or region.pk == managed.region_id):
             by_bureau.setdefault(managed, {})
-        tables = [
+        rounds = deadlines.rounds_by_bureau(user, year, region.pk if region else None)
+        missing = set(rounds) - {bureau.pk for bureau in by_bureau}
+        if missing:  # a region that runs rounds but has no calendar yet still shows them
+            for bureau in Organization.objects.filter(pk__in=missing).select_related("region"):
+                by_bureau.setdefault(bureau, {})
+
+        def badge(day, region_id):
+            return windows.badge(day, region_id, today, schedule=True)
+
+        return [
             {
                 "bureau": bureau,
                 "editable": managed is not None and bureau.pk == managed.pk,
-                "rows": [(step, steps.get(step.value)) for step in WorkStep],
+                "rows": [
+                    (step, entry, badge(entry.due_on, bureau.region_id) if entry else None)
+                    for step in WorkStep
+                    for entry in [steps.get(step.value)]
+                ],
+                "rounds": [(d, badge(d.date, d.region_id)) for d in rounds.get(bureau.pk, [])],
             }
             for bureau, steps in sorted(by_bureau.items(), key=lambda kv: (kv[0].region.sort_order, kv[0].code))
         ]
-        return super().get_context_data(form=form, year=year, tables=tables, **kwargs)
+
+    def _copy_form(self, year: int | None) -> CalendarCopyForm | None:
+        if not permissions.has_action(self.request.user, "calendar.copy"):
+            return None
+        return CalendarCopyForm(initial={"fiscal_year": year})
+
+
+class CalendarCopyView(ActionRequiredMixin, FormView):
+    """The city's performance division copies 市本级's dates of a year to the districts."""
+
+    required_action = "calendar.copy"
+    form_class = CalendarCopyForm
+    template_name = "orgs/calendar_copy.html"
+
+    def get_initial(self):
+        return {"fiscal_year": years.selected_year(self.request)}
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        try:
+            result = services.calendar_copy(
+                actor=self.request.user,
+                fiscal_year=data["fiscal_year"],
+                regions=data["regions"],
+                overwrite=data["overwrite"],
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+            return self.form_invalid(form)
+        messages.success(self.request, result.message)
+        return redirect("orgs:calendar_list")
 
 
 class CalendarEntryEditView(ActionRequiredMixin, FormView):
@@ -84,7 +137,7 @@ class CalendarEntryEditView(ActionRequiredMixin, FormView):
 
     @cached_property
     def target(self) -> tuple[Organization, FiscalYear, WorkCalendar | None]:
-        bureau = _managed_finance_bureau(self.request.user)
+        bureau = selectors.managed_finance_bureau(self.request.user)
         if bureau is None:
             raise PermissionDenied("您只能维护本区域的工作日历。")
         fiscal_year = FiscalYear.objects.filter(pk=years.selected_year(self.request)).first()

@@ -19,6 +19,7 @@ from apps.evaluations.demo_key import seed_key_evaluations
 from apps.evaluations.demo_self import seed_self_evaluations
 from apps.monitoring.demo import seed_monitoring
 from apps.orgs.models import FiscalYear, Organization, Region, WorkCalendar, WorkStep
+from apps.reminders.demo import seed_reminder_demo
 from apps.results.demo_disclosure import seed_disclosures
 from apps.results.demo_linkage import seed_linkage
 from apps.results.demo_rectification import seed_rectifications
@@ -146,6 +147,7 @@ class Command(BaseCommand):
         self.created += seed_rectifications()
         self.created += seed_linkage()
         self.created += seed_disclosures()
+        self.created += seed_reminder_demo()  # deadlines a few days around today, for the reminder sweep
         return self.created
 
     def org(self, code, name, kind, region, parent=None, short_name="") -> Organization:
