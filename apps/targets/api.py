@@ -37,7 +37,7 @@ class PerformanceTargetSerializer(serializers.ModelSerializer):
         fields = [
             "id", "kind", "fund", "fund_code", "fund_name", "organization", "fiscal_year", "version", "previous",
             "status", "status_display", "long_term_goal", "annual_goal", "adjustment_reason", "return_comment",
-            "status_changed_at", "submitted_at", "approved_at", "indicators",
+            "resubmit_by", "status_changed_at", "submitted_at", "approved_at", "indicators",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -72,6 +72,13 @@ class TargetCommentSerializer(serializers.Serializer):
 
 class TargetReturnSerializer(TargetCommentSerializer):
     indicator_comments = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)
+    resubmit_by = serializers.DateField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="重新报送期限（可选，不得早于今天）；填报单位的催办提醒以此为准",
+        error_messages={"invalid": "重新报送期限格式错误，请使用 YYYY-MM-DD，如 2026-12-01。"},
+    )
 
 
 class AdjustSerializer(serializers.Serializer):
@@ -154,10 +161,14 @@ class PerformanceTargetViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins
 
     @action(detail=True, methods=["post"], url_path="return", serializer_class=TargetReturnSerializer)
     def return_target(self, request, pk=None):
-        """退回 with an overall comment and ``indicator_comments`` {row id: comment}."""
+        """退回 with an overall comment, ``indicator_comments`` {row id: comment} and an optional
+        ``resubmit_by`` date (重新报送期限)."""
         data = self._payload(TargetReturnSerializer)
         return self._step(
-            services.target_return, comment=data["comment"], indicator_comments=data.get("indicator_comments") or {}
+            services.target_return,
+            comment=data["comment"],
+            indicator_comments=data.get("indicator_comments") or {},
+            resubmit_by=data["resubmit_by"],
         )
 
     @action(detail=True, methods=["post"], serializer_class=AdjustSerializer)

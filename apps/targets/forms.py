@@ -15,6 +15,13 @@ class ReturnForm(StyledFormMixin, forms.Form):
     comment = forms.CharField(
         label="退回意见", widget=forms.Textarea(attrs={"rows": 2}), error_messages={"required": "请填写退回意见。"}
     )
+    # Optional: the unit's reminders follow it; the detail page proposes selectors.resubmit_default.
+    resubmit_by = forms.DateField(
+        label="重新报送期限",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"invalid": "重新报送期限：请填写有效的日期，如 2026-12-01。"},
+    )
 
 
 class AdjustForm(StyledFormMixin, forms.Form):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import functools
 import operator
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from apps.core import permissions
 from apps.indicators.models import LibraryIndicator
+from apps.orgs.models import Organization, WorkCalendar, WorkStep
 
 from . import quality
 from .models import PerformanceTarget, TargetIndicator, TargetStatus
@@ -36,6 +37,27 @@ def target_detail(user, pk: int) -> PerformanceTarget:
         )
         .get(pk=pk)
     )
+
+
+RESUBMIT_MIN_DAYS = 7  # a returned target gets at least a week to be fixed
+
+
+def resubmit_default(target: PerformanceTarget, today: date | None = None) -> date:
+    """The resubmission date the return form proposes: the region's target filing due date of the
+    target's year, but no sooner than a week from today (a late return still leaves time to fix)."""
+    today = today or timezone.localdate()
+    filing = (
+        WorkCalendar.objects.filter(
+            organization__kind=Organization.Kind.FINANCE,
+            organization__region_id=target.organization.region_id,
+            fiscal_year_id=target.fiscal_year_id,
+            step=WorkStep.TARGET_FILING,
+        )
+        .values_list("due_on", flat=True)
+        .first()
+    )
+    week = today + timedelta(days=RESUBMIT_MIN_DAYS)
+    return max(filing, week) if filing else week
 
 
 def review_queue(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -11,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core import audit, permissions
+from apps.core.templatetags.qd import cn_date
 from apps.core.workflow import Transition, Workflow
 from apps.orgs.models import FiscalYear, Organization
 
@@ -290,15 +292,19 @@ def _clear_review_comments(target: PerformanceTarget) -> None:
 @transaction.atomic
 def target_send(*, actor, target: PerformanceTarget, comment: str = "") -> PerformanceTarget:
     """The filer hands the target to the department approver."""
-    target = TARGET_FLOW.apply(target, name="send", actor=actor, comment=comment, fields=_stamp())
-    return target
+    # Sent again: the resubmission date of a return has been met (its reminders stop).
+    return TARGET_FLOW.apply(target, name="send", actor=actor, comment=comment, fields=_stamp({"resubmit_by": None}))
 
 
 @transaction.atomic
 def target_submit(*, actor, target: PerformanceTarget, comment: str = "") -> PerformanceTarget:
     """The department approver submits the target to finance (sector division first)."""
     target = TARGET_FLOW.apply(
-        target, name="submit", actor=actor, comment=comment, fields=_stamp({"submitted_at": timezone.now()})
+        target,
+        name="submit",
+        actor=actor,
+        comment=comment,
+        fields=_stamp({"submitted_at": timezone.now(), "resubmit_by": None}),
     )
     _clear_review_comments(target)
     return target
@@ -334,9 +340,18 @@ def target_approve(*, actor, target: PerformanceTarget, comment: str = "") -> Pe
 
 @transaction.atomic
 def target_return(
-    *, actor, target: PerformanceTarget, comment: str, indicator_comments: dict[int, str] | None = None
+    *,
+    actor,
+    target: PerformanceTarget,
+    comment: str,
+    indicator_comments: dict[int, str] | None = None,
+    resubmit_by: date | None = None,
 ) -> PerformanceTarget:
-    """退回 at whichever review step the target is, with an overall comment and per-row comments."""
+    """退回 at whichever review step the target is, with an overall comment and per-row comments,
+    and optionally the date by which the unit must send it again (its reminders follow that date)."""
+    today = timezone.localdate()
+    if resubmit_by is not None and resubmit_by < today:
+        raise ValidationError({"resubmit_by": f"重新报送期限不能早于今天（{cn_date(today)}）。"})
     try:
         indicator_comments = {
             int(k): (v or "").strip() for k, v in (indicator_comments or {}).items() if (v or "").strip()
@@ -348,7 +363,11 @@ def target_return(
     if name is None:
         raise ValidationError(f"绩效目标当前状态为“{S(current).label}”，不能退回。")
     target = TARGET_FLOW.apply(
-        target, name=name, actor=actor, comment=comment, fields=_stamp({"return_comment": comment.strip()})
+        target,
+        name=name,
+        actor=actor,
+        comment=comment,
+        fields=_stamp({"return_comment": comment.strip(), "resubmit_by": resubmit_by}),
     )
     rows = {row.pk: row for row in target.indicators.all()}
     unknown = set(indicator_comments) - set(rows)

@@ -65,7 +65,7 @@ def target_todos(user, fiscal_year) -> list[TodoItem]:
                     title=f"{verb}：{_subject(target)}",
                     url=reverse("targets:target_detail", args=[target.pk]),
                     category=category,
-                    due_on=due.get(step),
+                    due_on=target.resubmit_by if target.status == S.RETURNED and target.resubmit_by else due.get(step),
                     note=note,
                 )
             )

@@ -87,6 +87,7 @@ class TargetDetailView(TargetMixin, TemplateView):
     def get_context_data(self, **kwargs):
         user, target = self.request.user, self.target
         transitions = {t.name for t in services.TARGET_FLOW.available(target, user)}
+        may_return = bool(transitions & set(services.RETURN_BY_STATUS.values()))
         return super().get_context_data(
             target=target,
             rows=list(target.indicators.all()),
@@ -101,11 +102,11 @@ class TargetDetailView(TargetMixin, TemplateView):
             may_submit="submit" in transitions,
             may_pass="sector_pass" in transitions,
             may_approve="approve" in transitions,
-            may_return=bool(transitions & set(services.RETURN_BY_STATUS.values())),
+            may_return=may_return,
             may_adjust=target.status == TargetStatus.APPROVED
             and permissions.can(user, "target.adjust", target)
             and not PerformanceTarget.objects.filter(previous=target).exists(),
-            return_form=ReturnForm(),
+            return_form=ReturnForm(initial={"resubmit_by": selectors.resubmit_default(target)}) if may_return else None,
             adjust_form=AdjustForm(),
             **kwargs,
         )
@@ -282,11 +283,15 @@ class TargetTransitionView(TargetMixin, View):
                     for key, value in request.POST.items()
                     if key.startswith("indicator-comment-") and key.removeprefix("indicator-comment-").isdecimal()
                 }
+                form = ReturnForm(request.POST)
+                if not form.is_valid() and "resubmit_by" in form.errors:
+                    raise ValidationError(form.errors["resubmit_by"])
                 services.target_return(
                     actor=request.user,
                     target=target,
                     comment=request.POST.get("comment", ""),
                     indicator_comments=comments,
+                    resubmit_by=form.cleaned_data.get("resubmit_by"),
                 )
                 messages.success(request, "已退回，填报单位会看到逐条意见。")
             elif action == "adjust":
