@@ -42,6 +42,12 @@ SHOTS = [
     ("perf_admin", "/results/dashboard/?year=2025", "dashboard-finance"),
     ("perf_admin", "/results/dashboard/compare/?year=2025", "dashboard-compare"),
     ("edu_approver", "/results/dashboard/?year=2025", "dashboard-department"),
+    # After `manage.py sweep_reminders` on the demo (the user guide's 试一试):
+    ("edu_unit_filler", "/notifications/", "notifications-list"),
+    ("edu_unit_filler", "/accounts/profile/", "profile-channels"),
+    ("perf_admin", "/reminders/", "reminders-overview"),
+    ("perf_admin", "/reminders/sent/", "reminders-sent"),
+    ("perf_admin", "/reminders/rules/", "reminders-rules"),
     (None, "/public/", "public-list"),  # None: an anonymous visitor
     (None, "/public/?kind=key_evaluation -> #public-results a", "public-detail"),
 ]
