@@ -55,6 +55,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_npc.py
 	$(BIN)/python bench/bench_dashboard.py
 	$(BIN)/python bench/bench_public.py
+	$(BIN)/python bench/bench_reminders.py
 
 # Background work without Docker (needs REDIS_URL): one terminal each.
 worker: $(STAMP)

@@ -3,6 +3,7 @@
 A test source stands in for the apps' sources so the rules are tested on their own; each app's
 source has its own tests."""
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -137,6 +138,15 @@ def test_people_without_email_or_who_turned_it_off_are_skipped(world, work):
         "edu_filler": "本人未开启邮件提醒",
     }
     assert Notification.objects.count() == 2  # in-app cannot be turned off
+
+
+def test_titles_and_links_are_stored_as_written(world, work):
+    """The sweep sends its rows to PostgreSQL as array literals: quotes, backslashes, braces,
+    commas and line breaks in a title must arrive unchanged."""
+    odd = 'A001 "学前教育"\\资助 {一期,二期}\n第二行'
+    work.append(replace(unit_work(world), title=odd, url='/targets/1/?q="a,b"&x={1}'))
+    services.sweep(DUE)
+    assert set(Reminder.objects.values_list("title", "url")) == {(odd, '/targets/1/?q="a,b"&x={1}')}
 
 
 def test_a_disabled_region_rule_sends_nothing(world, work):

@@ -243,6 +243,7 @@ class RecipientIndex:
                 self.by_role_assigned[(role, dept_path)].add(user_id)
         self._object_holders: dict[type[Model], dict[int, set[int]]] = {}
         self._memo: dict[tuple[int, int], frozenset[int]] = {}
+        self._ancestor_memo: dict[int, tuple[list[str], list[int | None]]] = {}
 
     def _holders_of_object(self, model: type[Model], object_id: int) -> set[int]:
         if model not in self._object_holders:
@@ -277,6 +278,15 @@ class RecipientIndex:
                 return found | extra
         return found
 
+    def _ancestors(self, owner_id: int) -> tuple[list[str], list[int | None]]:
+        """The owner's ancestor paths and their organisations, computed once per owner (the sweep
+        asks about the same unit for each of its records and actions)."""
+        found = self._ancestor_memo.get(owner_id)
+        if found is None:
+            paths = _ancestor_paths(self.orgs[owner_id][0])
+            found = self._ancestor_memo[owner_id] = (paths, [self._org_by_path.get(p) for p in paths])
+        return found
+
     def _holders(self, grants: Mapping[str, str], owner_id: int | None) -> set[int]:
         found: set[int] = set()
         owner = self.orgs.get(owner_id)
@@ -288,12 +298,12 @@ class RecipientIndex:
             elif scope == Scope.OWN:
                 found |= self.by_role_org.get((role, owner_id), set())
             elif scope == Scope.SUBTREE:
-                for path in _ancestor_paths(owner[0]):
-                    found |= self.by_role_org.get((role, self._org_by_path.get(path)), set())
+                for org_id in self._ancestors(owner_id)[1]:
+                    found |= self.by_role_org.get((role, org_id), set())
             elif scope == Scope.REGION:
                 found |= self.by_role_region.get((role, owner[1]), set())
             elif scope == Scope.ASSIGNED:
-                for path in _ancestor_paths(owner[0]):
+                for path in self._ancestors(owner_id)[0]:
                     found |= self.by_role_assigned.get((role, path), set())
         return found
 

@@ -24,6 +24,7 @@ from apps.evaluations.scale import seed_scale_self_evaluations
 from apps.indicators.scale import seed_scale_indicators
 from apps.monitoring.scale import seed_scale_reports
 from apps.orgs.models import Organization, Region
+from apps.reminders.scale import scale_reminders
 from apps.results.scale_disclosure import seed_scale_disclosures
 from apps.results.scale_linkage import seed_linkage_scale
 from apps.results.scale_npc import seed_scale_npc
@@ -83,6 +84,8 @@ class Command(BaseCommand):
             made = seed_linkage_scale(log=lambda message: self.stdout.write(str(message)))
             self.stdout.write(f"预算挂钩：新建 {made} 条预算安排记录。")
             seed_scale_disclosures(stdout=self.stdout)
+        # Reminders: addresses and channel choices for the scale users, calendars where missing.
+        scale_reminders(stdout=self.stdout)
         elapsed = time.perf_counter() - started
         self.stdout.write(self.style.SUCCESS(f"规模数据就绪，用时 {elapsed:.1f} 秒。"))
 
