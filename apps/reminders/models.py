@@ -192,7 +192,9 @@ class Reminder(models.Model):
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="接收人", on_delete=models.CASCADE, related_name="reminders"
     )
-    content_type = models.ForeignKey(ContentType, verbose_name="业务类型", on_delete=models.PROTECT)
+    # No single-column indexes on content_type and region: the unique key and reminder_region_idx
+    # start with them, and every index costs the sweep's bulk insert.
+    content_type = models.ForeignKey(ContentType, verbose_name="业务类型", on_delete=models.PROTECT, db_index=False)
     object_id = models.PositiveBigIntegerField("业务记录")
     step = models.CharField("业务环节", max_length=40)
     stage = models.SmallIntegerField("提醒节点")
@@ -200,11 +202,16 @@ class Reminder(models.Model):
     reason = models.CharField("提醒原因", max_length=12, choices=Reason.choices, default=Reason.ACTOR)
     title = models.CharField("事项", max_length=200)
     url = models.CharField("链接", max_length=200)
+    # A 涉密 fund's item: its title stays in the system; e-mail (outside the network) says only that
+    # there is classified work to do.
+    classified = models.BooleanField("涉密", default=False, db_default=False)
     # The record's owner and region: finance's view of reminders is scoped through them.
     organization = models.ForeignKey(
         "orgs.Organization", verbose_name="责任单位", on_delete=models.PROTECT, related_name="+"
     )
-    region = models.ForeignKey("orgs.Region", verbose_name="区域", on_delete=models.PROTECT, related_name="+")
+    region = models.ForeignKey(
+        "orgs.Region", verbose_name="区域", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     created_at = models.DateTimeField("生成时间", auto_now_add=True)
     notification = models.ForeignKey(
         Notification, verbose_name="站内通知", null=True, blank=True, on_delete=models.SET_NULL, related_name="items"

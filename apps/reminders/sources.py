@@ -34,6 +34,7 @@ class OpenWork:
     title: str  # "填报绩效目标：A001 学前教育资助" — what to do and to what
     url: str
     party: str = Party.UNIT
+    classified: bool = False  # a 涉密 fund's work: e-mail leaves the title out
 
 
 Source = Callable[[date, int, int | None], Iterable[OpenWork]]
