@@ -178,6 +178,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
 vars().update(EMAIL_CONFIG)
+# A hung mail server must not hold a sending batch (reminder e-mails) for ever.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 # The address users open: links in reminder e-mails start with it.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="qdperf@localhost")
