@@ -20,6 +20,9 @@ class StyledFormMixin:
             else:
                 css = "form-control"
             widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
+            if isinstance(widget, forms.DateInput) and widget.input_type == "date":
+                # A date picker only accepts ISO dates; zh-hans would render 2026/08/15 and show it empty.
+                widget.format = "%Y-%m-%d"
 
 
 class AuditFilterForm(StyledFormMixin, forms.Form):
