@@ -150,6 +150,67 @@ def test_outsiders_cannot_open_the_calendar(world, login):
         assert login(getattr(world, persona)).get(reverse("orgs:calendar_list")).status_code == 403
 
 
+# --- setting a step's dates -------------------------------------------------------------------------
+
+
+def set_step(world, year, **fields):
+    return services.calendar_entry_set(
+        actor=world.perf_admin, organization=world.city_finance, fiscal_year=year, step="monitoring", **fields
+    )
+
+
+def test_the_service_says_whether_it_created_and_keeps_what_it_is_not_given(world, year):
+    entry, created = set_step(world, year, due_on=date(2026, 8, 15), starts_on=date(2026, 8, 1), note="7月末数据")
+    assert created is True
+    same, created = set_step(world, year, due_on=date(2026, 8, 20))
+    assert created is False and same.pk == entry.pk
+    assert (same.starts_on, same.due_on, same.note) == (date(2026, 8, 1), date(2026, 8, 20), "7月末数据")
+    cleared, _ = set_step(world, year, starts_on=None, note="")
+    assert (cleared.starts_on, cleared.due_on, cleared.note) == (None, date(2026, 8, 20), "")
+    kinds = list(AuditEvent.objects.filter(object_id=str(entry.pk)).order_by("pk").values_list("kind", flat=True))
+    assert kinds == [AuditEvent.Kind.CREATE, AuditEvent.Kind.UPDATE, AuditEvent.Kind.UPDATE]
+    set_step(world, year, due_on=date(2026, 8, 20))  # nothing changes: no audit row
+    assert AuditEvent.objects.filter(object_id=str(entry.pk)).count() == 3
+
+
+def test_a_new_step_needs_its_due_date(world, year):
+    with pytest.raises(ValidationError) as exc:
+        set_step(world, year, note="没有日期")
+    assert exc.value.message_dict == {"due_on": ["请填写截止日期（due_on）。"]}
+    assert not WorkCalendar.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"due_on": date(2024, 12, 31)}, "due_on", "截止日期（due_on）应在2025年1月1日至2027年12月31日之间"),
+        ({"due_on": date(2028, 1, 1)}, "due_on", "截止日期（due_on）应在2025年1月1日至2027年12月31日之间"),
+        ({"due_on": date(2026, 8, 15), "starts_on": date(2024, 8, 1)}, "starts_on", "开始日期（starts_on）应在"),
+        ({"due_on": date(2026, 8, 15), "starts_on": date(2026, 8, 16)}, "starts_on",
+         "开始日期（starts_on）不能晚于截止日期（due_on）。"),
+    ],
+)  # fmt: skip
+def test_dates_outside_the_year_span_are_refused(world, year, fields, field, message):
+    with pytest.raises(ValidationError) as exc:
+        set_step(world, year, **fields)
+    assert message in exc.value.message_dict[field][0]
+    assert not WorkCalendar.objects.exists() and not AuditEvent.objects.filter(kind=AuditEvent.Kind.CREATE).exists()
+
+
+def test_the_first_and_last_day_of_the_span_are_allowed(world, year):
+    entry, _ = set_step(world, year, starts_on=date(2025, 1, 1), due_on=date(2027, 12, 31))
+    assert (entry.starts_on, entry.due_on) == (date(2025, 1, 1), date(2027, 12, 31))
+
+
+def test_the_page_refuses_a_date_outside_the_year_span(world, login, year):
+    client = login(world.perf_admin)
+    url = reverse("orgs:calendar_edit", args=["monitoring"])
+    response = client.post(url, {"due_on": "2030-08-15"})
+    assert response.status_code == 200
+    assert "截止日期（due_on）应在2025年1月1日至2027年12月31日之间" in response.content.decode()
+    assert not WorkCalendar.objects.exists()
+
+
 # --- copying the city's calendar to the districts ---------------------------------------------------
 
 
@@ -246,6 +307,9 @@ def test_copy_form_on_the_page(world, login, city_calendar, laoshan):
     refused = client.post(url, {"fiscal_year": 2026})
     assert refused.status_code == 200 and "请选择要复制到的区市，或勾选“全部区市”" in refused.content.decode()
     assert not shinan_dates()
+    both = client.post(url, {"fiscal_year": 2026, "all_districts": "on", "regions": [world.shinan.pk]})
+    assert both.status_code == 200 and "请在指定区市和全部区市中二选一。" in both.content.decode()
+    assert not shinan_dates() and not copied()
     done = client.post(url, {"fiscal_year": 2026, "all_districts": "on"}, follow=True)
     assert "已复制到 2 个区市，新增 4 项，覆盖 0 项" in done.content.decode()
     assert len(shinan_dates()) == 2 and WorkCalendar.objects.filter(organization=laoshan).count() == 2

@@ -1,7 +1,9 @@
-"""The resubmission date of a returned target (重新报送期限): set by whoever returns it, audited with
-the return, cleared when the target is sent again; shown on the page, in the 待办 and in the API."""
+"""The resubmission date of a returned target (重新报送期限): set by whoever returns it — not before
+today; by the department no later than the proposed date, by finance within a year —, audited with
+the return, cleared when the target is sent again; shown on the page, in the 待办 and in the API
+(where leaving it out gives the proposed date and ``null`` none)."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -10,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from apps.core.models import AuditEvent
+from apps.core.templatetags.qd import cn_date
 from apps.core.todo import todos_for
 from apps.orgs.models import WorkCalendar, WorkStep
 from apps.targets import selectors, services
@@ -103,12 +106,83 @@ def test_a_date_in_the_past_is_refused_naming_the_field_and_nothing_changes(worl
     assert AuditEvent.objects.count() == events
 
 
+def test_finance_may_give_up_to_a_year_and_no_more(world, at_sector):
+    events = AuditEvent.objects.count()
+    with pytest.raises(ValidationError) as exc:
+        services.target_return(
+            actor=world.sector_kjw, target=at_sector, comment="请细化", resubmit_by=date(2027, 11, 21)
+        )
+    assert exc.value.message_dict == {"resubmit_by": ["重新报送期限不能晚于一年后（2027年11月20日）。"]}
+    target = PerformanceTarget.objects.get(pk=at_sector.pk)
+    assert (target.status, target.resubmit_by, target.return_comment) == (S.SECTOR_REVIEW, None, "")
+    assert AuditEvent.objects.count() == events
+    services.target_return(actor=world.sector_kjw, target=at_sector, comment="请细化", resubmit_by=date(2027, 11, 20))
+    assert PerformanceTarget.objects.get(pk=at_sector.pk).resubmit_by == date(2027, 11, 20)
+
+
+def test_a_year_from_29_february_is_28_february():
+    assert selectors.one_year_after(date(2028, 2, 29)) == date(2029, 2, 28)
+
+
+@pytest.fixture
+def at_department(world, year):
+    """A 教育局 target its unit has sent to the department approver."""
+    target = filed_target(world, make_fund(world, year))
+    return services.target_send(actor=world.edu_unit_filler, target=target)
+
+
+@pytest.mark.parametrize(
+    ("filing", "latest"),
+    [(date(2026, 12, 1), date(2026, 12, 1)), (date(2026, 11, 22), NEXT_WEEK), (None, NEXT_WEEK)],
+)
+def test_the_department_may_not_go_past_the_proposed_date(world, year, at_department, filing, latest):
+    """A later date would put off the escalation of its own unit's lateness to finance."""
+    if filing:
+        filing_due(world, year, filing)
+    events = AuditEvent.objects.count()
+    with pytest.raises(ValidationError) as exc:
+        services.target_return(
+            actor=world.edu_approver, target=at_department, comment="再改改", resubmit_by=latest + timedelta(days=1)
+        )
+    message = exc.value.message_dict["resubmit_by"][0]
+    assert message.startswith(f"部门退回时，重新报送期限最晚为{cn_date(latest)}（") and "重新报送期限" in message
+    target = PerformanceTarget.objects.get(pk=at_department.pk)
+    assert (target.status, target.resubmit_by, target.return_comment) == (S.DEPT_REVIEW, None, "")
+    assert AuditEvent.objects.count() == events
+    services.target_return(actor=world.edu_approver, target=at_department, comment="再改改", resubmit_by=latest)
+    assert PerformanceTarget.objects.get(pk=at_department.pk).resubmit_by == latest
+
+
+@pytest.mark.parametrize("resubmit_by", [None, date(2026, 12, 1), date(2027, 6, 30)])
+def test_a_department_return_cannot_silence_the_escalation_to_finance(world, year, monkeypatch, resubmit_by):
+    """The reviewers' case: the department returns to its unit with a date long after the region's
+    filing date; five days after that date finance must still hear of the lateness."""
+    from apps.reminders import services as sweep_services
+    from apps.reminders import sources as registry
+    from apps.reminders.models import Reminder
+    from apps.targets import reminder_sources
+
+    monkeypatch.setattr(registry, "SOURCES", {"targets": reminder_sources.open_targets})
+    filing = date(2026, 12, 1)
+    filing_due(world, year, filing)
+    target = filed_target(world, make_fund(world, year))
+    services.target_send(actor=world.edu_unit_filler, target=target)
+    try:
+        services.target_return(actor=world.edu_approver, target=target, comment="再改改", resubmit_by=resubmit_by)
+    except ValidationError:
+        assert resubmit_by > filing
+        services.target_return(actor=world.edu_approver, target=target, comment="再改改")
+    sweep_services.sweep(filing + timedelta(days=5))
+    assert ("sector_kjw", Reminder.Reason.FINANCE) in set(Reminder.objects.values_list("recipient__username", "reason"))
+
+
 @pytest.mark.parametrize(
     ("filing", "expected"),
     [
         (date(2026, 12, 15), date(2026, 12, 15)),  # the calendar's filing date is later: keep it
         (date(2026, 11, 22), NEXT_WEEK),  # too close (or past): at least a week to fix it
         (None, NEXT_WEEK),  # no calendar yet
+        (date(2027, 12, 15), date(2027, 11, 20)),  # more than a year ahead: a year, the latest allowed
     ],
 )
 def test_the_proposed_date_is_the_later_of_the_filing_date_and_a_week_from_today(world, year, at_sector, filing,
@@ -126,7 +200,7 @@ def test_page_proposes_the_date_stores_it_and_shows_it(world, year, at_sector, l
     filing_due(world, year, date(2026, 12, 15))
     reviewer = login(world.sector_kjw)
     page = reviewer.get(reverse("targets:target_detail", args=[at_sector.pk])).content.decode()
-    assert 'name="resubmit_by" id="return-resubmit-by" value="2026-12-15" min="2026-11-20"' in page
+    assert 'name="resubmit_by" id="return-resubmit-by" value="2026-12-15" min="2026-11-20" max="2027-11-20"' in page
     response = reviewer.post(
         reverse("targets:target_transition", args=[at_sector.pk, "return"]),
         {"comment": "请细化", "resubmit_by": "2026-12-10"},
@@ -167,6 +241,21 @@ def test_outsiders_and_the_wrong_role_cannot_return_with_a_date(world, at_sector
     assert response.status_code == status
     target = PerformanceTarget.objects.get(pk=at_sector.pk)
     assert (target.status, target.resubmit_by) == (S.SECTOR_REVIEW, None)
+
+
+def test_page_offers_the_department_no_later_date_and_refuses_one(world, year, at_department, login):
+    filing_due(world, year, date(2026, 12, 1))
+    approver = login(world.edu_approver)
+    page = approver.get(reverse("targets:target_detail", args=[at_department.pk])).content.decode()
+    assert 'value="2026-12-01" min="2026-11-20" max="2026-12-01"' in page and "最晚 2026年12月1日" in page
+    response = approver.post(
+        reverse("targets:target_transition", args=[at_department.pk, "return"]),
+        {"comment": "再改改", "resubmit_by": "2027-06-30"},
+        follow=True,
+    )
+    assert "操作未成功：部门退回时，重新报送期限最晚为2026年12月1日" in response.content.decode()
+    target = PerformanceTarget.objects.get(pk=at_department.pk)
+    assert (target.status, target.resubmit_by) == (S.DEPT_REVIEW, None)
 
 
 def test_no_date_field_for_those_who_may_not_return(world, at_sector, login):
@@ -210,11 +299,40 @@ def test_api_accepts_the_date_on_return_and_shows_it_read_only(world, at_sector,
     assert PerformanceTarget.objects.get(pk=at_sector.pk).resubmit_by == date(2026, 12, 10)
 
 
+def test_api_return_without_a_date_gets_the_proposed_one_and_null_gets_none(world, year, login):
+    filing_due(world, year, date(2026, 12, 15))
+    targets = []
+    for code in ("EDU-2026-001", "EDU-2026-002"):
+        target = filed_target(world, make_fund(world, year, code=code, name=code))
+        services.target_send(actor=world.edu_unit_filler, target=target)
+        targets.append(services.target_submit(actor=world.edu_approver, target=target))
+    reviewer = login(world.sector_kjw)
+    left_out = post(reviewer, f"/api/v1/targets/{targets[0].pk}/return/", {"comment": "请细化"})
+    assert left_out.status_code == 200 and left_out.json()["resubmit_by"] == "2026-12-15"
+    assert left_out.json()["status"] == S.RETURNED and left_out.json()["indicators"]  # the target, with its rows
+    null = post(reviewer, f"/api/v1/targets/{targets[1].pk}/return/", {"comment": "请细化", "resubmit_by": None})
+    assert null.status_code == 200 and null.json()["resubmit_by"] is None
+    assert PerformanceTarget.objects.get(pk=targets[1].pk).status == S.RETURNED
+
+
+def test_api_the_department_returns_with_the_proposed_date_and_no_later(world, year, at_department, login):
+    filing_due(world, year, date(2026, 12, 1))
+    approver = login(world.edu_approver)
+    url = f"/api/v1/targets/{at_department.pk}/return/"
+    late = post(approver, url, {"comment": "再改改", "resubmit_by": "2026-12-02"})
+    assert late.status_code == 400
+    assert late.json()["resubmit_by"][0].startswith("部门退回时，重新报送期限最晚为2026年12月1日")
+    assert PerformanceTarget.objects.get(pk=at_department.pk).status == S.DEPT_REVIEW
+    left_out = post(approver, url, {"comment": "再改改"})
+    assert left_out.status_code == 200 and left_out.json()["resubmit_by"] == "2026-12-01"
+
+
 @pytest.mark.parametrize(
     ("value", "message"),
     [
         ("2026-11-01", "重新报送期限不能早于今天（2026年11月20日）。"),
         ("12/10/2026", "重新报送期限格式错误，请使用 YYYY-MM-DD，如 2026-12-01。"),
+        ("2027-11-21", "重新报送期限不能晚于一年后（2027年11月20日）。"),
     ],
 )
 def test_api_refuses_a_bad_date_naming_the_field_and_changes_nothing(world, at_sector, login, value, message):

@@ -42,7 +42,7 @@ class Kind:
 @dataclass(frozen=True, slots=True)
 class Deadline:
     kind: str
-    date: date
+    due_on: date
     title: str
     url: str
     organization_id: int  # the responsible organisation (the finance bureau for steps and rounds)
@@ -91,7 +91,7 @@ def step_deadlines(user, window: Window, limit: int | None = None) -> list[Deadl
     return [
         Deadline(
             kind=Kind.STEP,
-            date=e.due_on,
+            due_on=e.due_on,
             title=f"{e.organization.region.name} · {e.get_step_display()}",
             url=f"{url}?region={e.organization.region_id}",
             organization_id=e.organization_id,
@@ -116,7 +116,7 @@ def monitoring_round_deadlines(user, window: Window, limit: int | None = None) -
     return [
         Deadline(
             kind=Kind.MONITORING_ROUND,
-            date=r.due_on,
+            due_on=r.due_on,
             title=r.name,
             url=reverse("monitoring:round_detail", args=[r.pk]),
             organization_id=r.organization_id,
@@ -141,7 +141,7 @@ def self_evaluation_round_deadlines(user, window: Window, limit: int | None = No
     return [
         Deadline(
             kind=Kind.SELF_EVALUATION_ROUND,
-            date=r.due_on,
+            due_on=r.due_on,
             title=r.name,
             url=reverse("evaluations:self_round_detail", args=[r.pk]),
             organization_id=r.organization_id,
@@ -165,7 +165,7 @@ def rectification_deadlines(user, window: Window, limit: int | None = None) -> l
     return [
         Deadline(
             kind=Kind.RECTIFICATION,
-            date=r.deadline,
+            due_on=r.deadline,
             title=f"整改：{r.fund.name + '：' if r.fund_id else ''}{r.problem[:40]}",
             url=reverse("results:rectification_detail", args=[r.pk]),
             organization_id=r.organization_id,
@@ -195,7 +195,7 @@ def target_resubmit_deadlines(user, window: Window, limit: int | None = None) ->
     return [
         Deadline(
             kind=Kind.TARGET_RESUBMIT,
-            date=t.resubmit_by,
+            due_on=t.resubmit_by,
             title=f"重新报送绩效目标：{_target_subject(t)}",
             url=reverse("targets:target_detail", args=[t.pk]),
             organization_id=t.organization_id,
@@ -220,7 +220,7 @@ ITEM_KINDS = {
 
 
 def _merge(lists: list[list[Deadline]], limit: int | None = None) -> list[Deadline]:
-    rows = sorted((d for rows in lists for d in rows), key=lambda d: (d.date, d.kind, d.object_id))
+    rows = sorted((d for rows in lists for d in rows), key=lambda d: (d.due_on, d.kind, d.object_id))
     return rows[:limit] if limit is not None else rows
 
 

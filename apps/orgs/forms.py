@@ -63,6 +63,9 @@ class CalendarCopyForm(StyledFormMixin, forms.Form):
     def clean(self):
         data = super().clean()
         if data.get("all_districts"):
+            if data.get("regions"):  # both ticked: which one was meant is not ours to guess
+                self.add_error("regions", "请在指定区市和全部区市中二选一。")
+                return data
             data["regions"] = list(self.fields["regions"].queryset)
         elif not data.get("regions") and "regions" not in self.errors:
             self.add_error("regions", "请选择要复制到的区市，或勾选“全部区市”。")

@@ -52,8 +52,8 @@ class CalendarListView(ActionRequiredMixin, TemplateView):
             form=form,
             year=year,
             tables=self._tables(year, region, windows, today),
-            coming=[(d, windows.badge(d.date, d.region_id, today)) for d in items.coming],
-            overdue=[(d, windows.badge(d.date, d.region_id, today)) for d in items.overdue],
+            coming=[(d, windows.badge(d.due_on, d.region_id, today)) for d in items.coming],
+            overdue=[(d, windows.badge(d.due_on, d.region_id, today)) for d in items.overdue],
             items=items,
             window_days=deadlines.ITEM_WINDOW_DAYS,
             copy_form=self._copy_form(year),
@@ -87,7 +87,7 @@ class CalendarListView(ActionRequiredMixin, TemplateView):
                     for step in WorkStep
                     for entry in [steps.get(step.value)]
                 ],
-                "rounds": [(d, badge(d.date, d.region_id)) for d in rounds.get(bureau.pk, [])],
+                "rounds": [(d, badge(d.due_on, d.region_id)) for d in rounds.get(bureau.pk, [])],
             }
             for bureau, steps in sorted(by_bureau.items(), key=lambda kv: (kv[0].region.sort_order, kv[0].code))
         ]

@@ -1,4 +1,5 @@
 from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -75,9 +76,14 @@ class TargetReturnSerializer(TargetCommentSerializer):
     resubmit_by = serializers.DateField(
         required=False,
         allow_null=True,
-        default=None,
-        help_text="重新报送期限（可选，不得早于今天）；填报单位的催办提醒以此为准",
-        error_messages={"invalid": "重新报送期限格式错误，请使用 YYYY-MM-DD，如 2026-12-01。"},
+        help_text="重新报送期限：填报单位的催办提醒以此为准。省略则为建议日期（本区域绩效目标申报的截止日期，"
+        "不足一周的为一周后），null 为不设期限（按工作日历催办）。不得早于今天；部门退回时不得晚于建议日期，"
+        "财政退回时不得晚于一年后",
+        error_messages={
+            "invalid": "重新报送期限格式错误，请使用 YYYY-MM-DD，如 2026-12-01。",
+            "date": "重新报送期限格式错误，请使用 YYYY-MM-DD，如 2026-12-01。",
+            "datetime": "重新报送期限只填日期，不要带时间。",
+        },
     )
 
 
@@ -139,38 +145,50 @@ class PerformanceTargetViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins
     def _step(self, fn, **kwargs):
         return self._reply(fn(actor=self.request.user, target=self.get_object(), **kwargs))
 
+    @extend_schema(request=TargetCommentSerializer, responses=PerformanceTargetSerializer)
     @action(detail=True, methods=["post"], serializer_class=TargetCommentSerializer)
     def send(self, request, pk=None):
         """提交部门审核 (filer)."""
         return self._step(services.target_send, **self._payload(TargetCommentSerializer))
 
+    @extend_schema(request=TargetCommentSerializer, responses=PerformanceTargetSerializer)
     @action(detail=True, methods=["post"], serializer_class=TargetCommentSerializer)
     def submit(self, request, pk=None):
         """部门审核通过并报送财政 (department approver)."""
         return self._step(services.target_submit, **self._payload(TargetCommentSerializer))
 
+    @extend_schema(request=TargetCommentSerializer, responses=PerformanceTargetSerializer)
     @action(detail=True, methods=["post"], url_path="pass", serializer_class=TargetCommentSerializer)
     def pass_review(self, request, pk=None):
         """业务处室审核通过 (assigned sector reviewer)."""
         return self._step(services.target_pass, **self._payload(TargetCommentSerializer))
 
+    @extend_schema(request=TargetCommentSerializer, responses=PerformanceTargetSerializer)
     @action(detail=True, methods=["post"], serializer_class=TargetCommentSerializer)
     def approve(self, request, pk=None):
         """批复 (绩效管理处)."""
         return self._step(services.target_approve, **self._payload(TargetCommentSerializer))
 
+    @extend_schema(request=TargetReturnSerializer, responses=PerformanceTargetSerializer)
     @action(detail=True, methods=["post"], url_path="return", serializer_class=TargetReturnSerializer)
     def return_target(self, request, pk=None):
-        """退回 with an overall comment, ``indicator_comments`` {row id: comment} and an optional
-        ``resubmit_by`` date (重新报送期限)."""
+        """退回：填写退回意见 comment、逐行意见 indicator_comments {指标行 id: 意见} 和重新报送期限 resubmit_by
+        （省略则为建议日期，null 为不设期限）；返回退回后的绩效目标。"""
         data = self._payload(TargetReturnSerializer)
-        return self._step(
-            services.target_return,
-            comment=data["comment"],
-            indicator_comments=data.get("indicator_comments") or {},
-            resubmit_by=data["resubmit_by"],
+        target = self.get_object()
+        # Left out: the date the page proposes, so a return through the API also sets the unit a date.
+        resubmit_by = data["resubmit_by"] if "resubmit_by" in data else selectors.resubmit_default(target)
+        return self._reply(
+            services.target_return(
+                actor=request.user,
+                target=target,
+                comment=data["comment"],
+                indicator_comments=data.get("indicator_comments") or {},
+                resubmit_by=resubmit_by,
+            )
         )
 
+    @extend_schema(request=AdjustSerializer, responses={201: PerformanceTargetSerializer})
     @action(detail=True, methods=["post"], serializer_class=AdjustSerializer)
     def adjust(self, request, pk=None):
         """调整: a new version of an approved target."""

@@ -44,7 +44,8 @@ RESUBMIT_MIN_DAYS = 7  # a returned target gets at least a week to be fixed
 
 def resubmit_default(target: PerformanceTarget, today: date | None = None) -> date:
     """The resubmission date the return form proposes: the region's target filing due date of the
-    target's year, but no sooner than a week from today (a late return still leaves time to fix)."""
+    target's year, but no sooner than a week from today (a late return still leaves time to fix)
+    and no later than a year from today."""
     today = today or timezone.localdate()
     filing = (
         WorkCalendar.objects.filter(
@@ -57,7 +58,28 @@ def resubmit_default(target: PerformanceTarget, today: date | None = None) -> da
         .first()
     )
     week = today + timedelta(days=RESUBMIT_MIN_DAYS)
-    return max(filing, week) if filing else week
+    # Capped at a year ahead, the latest any return may set (a target of a later year may be due later).
+    return min(max(filing, week), one_year_after(today)) if filing else week
+
+
+def one_year_after(day: date) -> date:
+    """The same day a year later (29 February → 28 February)."""
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return day.replace(year=day.year + 1, day=28)
+
+
+def resubmit_latest(target: PerformanceTarget, returning_from: str, today: date | None = None) -> date:
+    """The latest resubmission date a return from status ``returning_from`` may set.
+
+    The department returning to its own unit gets no later than ``resubmit_default``: its unit's
+    lateness escalates to the department and then to finance from that date, and a later one would
+    let the department put off finance hearing of it. Finance may give up to a year."""
+    today = today or timezone.localdate()
+    if returning_from == TargetStatus.DEPT_REVIEW:
+        return resubmit_default(target, today)
+    return one_year_after(today)
 
 
 def review_queue(

@@ -338,6 +338,21 @@ def target_approve(*, actor, target: PerformanceTarget, comment: str = "") -> Pe
     return target
 
 
+def _check_resubmit_latest(target: PerformanceTarget, current: str, resubmit_by: date, today: date) -> None:
+    # ``current`` is the status the transition was taken from (dept_return: 部门审核).
+    latest = selectors.resubmit_latest(target, current, today)
+    if resubmit_by <= latest:
+        return
+    if current == S.DEPT_REVIEW:
+        message = (
+            f"部门退回时，重新报送期限最晚为{cn_date(latest)}"
+            "（本区域绩效目标申报的截止日期，不足一周的为一周后），以免推迟向财政的逾期催办。"
+        )
+    else:
+        message = f"重新报送期限不能晚于一年后（{cn_date(latest)}）。"
+    raise ValidationError({"resubmit_by": message})
+
+
 @transaction.atomic
 def target_return(
     *,
@@ -348,7 +363,9 @@ def target_return(
     resubmit_by: date | None = None,
 ) -> PerformanceTarget:
     """退回 at whichever review step the target is, with an overall comment and per-row comments,
-    and optionally the date by which the unit must send it again (its reminders follow that date)."""
+    and optionally the date by which the unit must send it again (its reminders follow that date):
+    not before today; from the department at most ``selectors.resubmit_default``, from finance at
+    most a year ahead (``selectors.resubmit_latest``)."""
     today = timezone.localdate()
     if resubmit_by is not None and resubmit_by < today:
         raise ValidationError({"resubmit_by": f"重新报送期限不能早于今天（{cn_date(today)}）。"})
@@ -369,6 +386,8 @@ def target_return(
         comment=comment,
         fields=_stamp({"return_comment": comment.strip(), "resubmit_by": resubmit_by}),
     )
+    if resubmit_by is not None:  # after the permission and state checks; a refusal rolls the return back
+        _check_resubmit_latest(target, current, resubmit_by, today)
     rows = {row.pk: row for row in target.indicators.all()}
     unknown = set(indicator_comments) - set(rows)
     if unknown:

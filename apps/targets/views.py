@@ -107,6 +107,7 @@ class TargetDetailView(TargetMixin, TemplateView):
             and permissions.can(user, "target.adjust", target)
             and not PerformanceTarget.objects.filter(previous=target).exists(),
             return_form=ReturnForm(initial={"resubmit_by": selectors.resubmit_default(target)}) if may_return else None,
+            resubmit_latest=selectors.resubmit_latest(target, target.status) if may_return else None,
             adjust_form=AdjustForm(),
             **kwargs,
         )
