@@ -308,3 +308,61 @@ def test_channels_change_only_one_s_own_and_need_a_session(world, login):
     assert client.get(CHANNELS).status_code == 405
     client.post(CHANNELS, {})
     assert list(ChannelPreference.objects.values_list("user__username", "email")) == [("health_filler", False)]
+
+
+# --- A long digest --------------------------------------------------------------------------------
+
+
+def detail_url(notification) -> str:
+    return reverse("notifications:notification_detail", args=[notification.pk])
+
+
+def test_a_long_digest_shows_twenty_items_and_links_to_its_day_page(world, login):
+    long = digest(world.edu_unit_filler, DUE, *([-3] * 20), *([1] * 5))  # 25 items, 5 overdue
+    html = login(world.edu_unit_filler).get(LIST).content.decode()
+    assert html.count('class="list-group-item d-flex') == 20
+    assert "共 25 项" in html and "5 项已逾期" in html
+    assert f'href="{detail_url(long)}">另有 5 项，查看当天全部 25 项</a>' in html
+
+
+def test_the_day_page_lists_every_item_of_one_s_own_notification(world, login):
+    long = digest(world.edu_unit_filler, DUE, *([-3] * 20), *([1] * 5))
+    html = login(world.edu_unit_filler).get(detail_url(long)).content.decode()
+    assert html.count('class="list-group-item d-flex') == 25 and "2026年12月10日 催办提醒" in html
+    assert "共 25 项" in html and "已逾期1天" in html and "还有3天到期" in html
+
+
+@pytest.mark.parametrize("persona", ["health_filler", "edu_filler", "edu_approver", "perf_admin", "sysadmin"])
+def test_the_day_page_of_someone_else_is_404(world, login, persona):
+    notification = digest(world.edu_unit_filler, DUE, -3)
+    assert login(getattr(world, persona)).get(detail_url(notification)).status_code == 404
+    notification.refresh_from_db()
+    assert notification.read_at is None
+
+
+def test_the_day_page_needs_a_session(world):
+    notification = digest(world.edu_unit_filler, DUE, -3)
+    response = Client().get(detail_url(notification))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_the_day_page_runs_a_constant_number_of_queries(world, login):
+    long = digest(world.edu_unit_filler, DUE, -3, 0, 1)
+    client = login(world.edu_unit_filler)
+
+    def grow():
+        ct = ContentType.objects.get_for_model(Organization)
+        Reminder.objects.bulk_create(
+            Reminder(
+                recipient=world.edu_unit_filler, content_type=ct, object_id=10_000 + n, step="target_filing",
+                stage=-3, due_on=DUE + timedelta(days=3), title=f"事项{n}", url="/targets/1/",
+                organization=world.health_unit, region=world.city, notification=long, reason=Reminder.Reason.FINANCE,
+            )
+            for n in range(30)
+        )  # fmt: skip
+
+    # session, user, roles · the notification, count, page of items with their organisations ·
+    # fiscal years (header) · session save (3, with its savepoint)
+    expected, _ = count_queries(lambda: client.get(detail_url(long)))
+    assert_constant_queries(lambda: client.get(detail_url(long)), grow, expected)
+    assert expected <= 10

@@ -79,6 +79,7 @@ def test_another_person_s_notification_is_404_and_nothing_changes(world, api, pe
     client = api(getattr(world, persona))
     for response in (
         client.get(f"{API}/notifications/{notification.pk}/"),
+        client.get(f"{API}/notifications/{notification.pk}/items/"),
         client.post(f"{API}/notifications/{notification.pk}/read/"),
     ):
         assert response.status_code == 404
@@ -177,3 +178,40 @@ def test_channels_change_only_one_s_own(world, api):
     api(world.health_filler).put(f"{API}/me/channels/", {"email": False}, format="json")
     assert list(ChannelPreference.objects.values_list("user__username", flat=True)) == ["health_filler"]
     assert Notification.objects.count() == 0
+
+
+# --- A long digest --------------------------------------------------------------------------------
+
+
+def test_a_long_digest_lists_twenty_items_with_the_count_and_all_of_them_on_its_items_endpoint(world, api):
+    long = digest(world.edu_unit_filler, DUE, *([-3] * 20), *([1] * 5))  # 25 items, 5 overdue
+    client = api(world.edu_unit_filler)
+    row = client.get(f"{API}/notifications/").json()["results"][0]
+    assert (row["item_count"], row["overdue_count"], len(row["items"])) == (25, 5, 20)
+    assert row["items_url"] == f"{API}/notifications/{long.pk}/items/"
+    assert [i["due_on"] for i in row["items"]][:1] == ["2026-12-09"]  # earliest due first: the overdue ones
+    assert len(client.get(f"{API}/notifications/{long.pk}/").json()["items"]) == 20
+    every = client.get(row["items_url"]).json()
+    assert every["count"] == 25 and len(every["results"]) == 25 and every["next"] is None
+    assert {i["days_from_due"] for i in every["results"]} == {-3, 1}
+
+
+def test_the_items_endpoint_pages_by_a_hundred_and_runs_constant_queries(world, api):
+    long = digest(world.edu_unit_filler, DUE, *([-3] * 3))
+    client = api(world.edu_unit_filler)
+    items = f"{API}/notifications/{long.pk}/items/"
+
+    def grow():
+        ct = long.items.first().content_type
+        Reminder.objects.bulk_create(
+            Reminder(
+                recipient=world.edu_unit_filler, content_type=ct, object_id=10_000 + n, step="target_filing",
+                stage=-3, due_on=DUE + timedelta(days=3), title=f"事项{n}", url="/targets/1/",
+                organization=world.edu_unit, region=world.city, notification=long,
+            )
+            for n in range(150)
+        )  # fmt: skip
+
+    assert_constant_queries(lambda: client.get(items), grow, 3)  # notification, count, page
+    second = client.get(items, {"page": 2}).json()
+    assert second["count"] == 153 and len(second["results"]) == 53

@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core import mail as outbox
 from django.core.management import call_command
 
 from apps.core.models import AuditEvent
 from apps.reminders import services
-from apps.reminders.models import EmailDigest, ReminderRule
+from apps.reminders.models import ChannelPreference, EmailDigest, ReminderRule
 from tests.querycount import assert_constant_queries
 from tests.test_reminder_pages import OUTSIDERS, state, swept  # noqa: F401  (fixture "swept")
 from tests.test_reminder_sweep import DUE, unit_work, work  # noqa: F401  (fixture "work")
@@ -106,7 +107,7 @@ def test_upcoming(swept, login, work):  # noqa: F811
         world.edu_filler.display_name, world.edu_unit_filler.display_name,
     }  # fmt: skip
     assert {g["day"] for g in groups} <= {"2026-12-10", "2026-12-11", "2026-12-12"}
-    for bad in ("0", "15", "x"):
+    for bad in ("0", "15", "x", "²", "1²", "-3"):
         response = client.get(f"{API}reminders/upcoming/", {"days": bad})
         assert response.status_code == 400 and response.json() == {"days": ["天数应为 1–14 之间的整数。"]}
     assert login(world.shinan_finance).get(f"{API}reminders/upcoming/").json()[0]["items"][0]["title"].endswith("测试3")
@@ -149,6 +150,23 @@ def test_rule_read_and_change(swept, login):  # noqa: F811
             {"escalate_finance_after": ["“逾期多少天后提醒财政审核人”（4）应大于“逾期多少天后提醒部门审核人”（4）。"]},
         ),
         ({"stop_after": 400}, {"stop_after": ["“逾期多少天后不再提醒”应在 0–365 之间（0 表示一直提醒）。"]}),
+        # "²" is a digit to ``str.isdigit`` but not to ``int``: a 400, not a 500.
+        (
+            {"days_before": "²"},
+            {"days_before": ["提前提醒天数“²”无效：请填写 1–60 之间的整数，用逗号分隔，如 7,3,1。"]},
+        ),
+        (
+            {"days_before": "7,3²"},
+            {"days_before": ["提前提醒天数“7,3²”无效：请填写 1–60 之间的整数，用逗号分隔，如 7,3,1。"]},
+        ),
+        (
+            {"escalate_department_after": "²"},
+            {"escalate_department_after": ["“逾期多少天后提醒部门审核人”必须是整数。"]},
+        ),
+        (
+            {"escalate_department_after": -1},
+            {"escalate_department_after": ["“逾期多少天后提醒部门审核人”应在 0–60 之间（0 表示不升级）。"]},
+        ),
     ],
 )
 def test_bad_rule_is_400_by_field_and_changes_nothing(swept, login, body, errors):  # noqa: F811
@@ -193,3 +211,102 @@ def test_schema_validates_and_this_part_adds_no_warning(db):
     call_command("spectacular", "--validate", "--file", "/dev/null")
     messages = [*GENERATOR_STATS._warn_cache, *GENERATOR_STATS._error_cache]
     assert not [m for m in messages if "eminder" in m or "igest" in m or "pcoming" in m], messages
+
+
+def test_upcoming_names_the_recipient_plainly_and_gives_the_reason_apart(swept, login, work):  # noqa: F811
+    world = swept
+    work.append(unit_work(world, object_id=5, due=DUE - timedelta(days=1)))  # overdue: escalates to the approver
+    items = login(world.perf_admin).get(f"{API}reminders/upcoming/", {"days": 1}).json()[0]["items"]
+    people = {(r["name"], r["reason"]) for r in items[0]["recipients"]}
+    assert (world.edu_approver.display_name, "department") in people
+    assert all("（" not in name for name, _ in people)
+
+
+def test_a_non_numeric_id_is_404_not_500(swept, login):  # noqa: F811
+    city = login(swept.perf_admin)
+    before = state()
+    for bad in ("abc", "²", "١"):
+        assert city.post(f"{API}email-digests/{bad}/resend/").status_code == 404, bad
+        assert city.get(f"{API}email-digests/{bad}/").status_code == 404, bad
+        assert city.get(f"{API}reminders/{bad}/").status_code == 404, bad
+        assert login(swept.edu_filler).post(f"{API}notifications/{bad}/read/").status_code == 404, bad
+    assert state() == before
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "words"),
+    [
+        ({"step": "nonsense"}, "step", "业务环节（step）“nonsense”无效，可选：target_filing、"),
+        ({"reason": "boss"}, "reason", "提醒原因（reason）“boss”无效，可选：actor、department、finance。"),
+        ({"stage": "x"}, "stage", "提醒节点（stage）应为整数"),
+        ({"date_from": "2026-13-40"}, "date_from", "生成日期起（date_from）格式应为 2026-11-25。"),
+    ],
+)
+def test_a_bad_filter_is_400_in_chinese_naming_the_field(swept, login, query, field, words):  # noqa: F811
+    response = login(swept.perf_admin).get(f"{API}reminders/", query)
+    assert response.status_code == 400 and words in response.json()[field][0], response.json()
+
+
+def test_recipient_and_organisation_filters_do_not_tell_what_exists_out_of_scope(swept, login):  # noqa: F811
+    world = swept
+    district = login(world.shinan_finance)
+    nowhere = 987654
+    for name, out_of_scope in (
+        ("recipient", world.edu_unit_filler.pk),  # a city person: exists, not theirs
+        ("organization", world.edu_unit.pk),
+        ("department", world.edu.pk),
+    ):
+        hidden = district.get(f"{API}reminders/", {name: out_of_scope})
+        missing = district.get(f"{API}reminders/", {name: nowhere})
+        assert hidden.status_code == missing.status_code == 400, name
+        assert hidden.json() == missing.json(), name
+        assert "不存在或不在您的查看范围内" in hidden.json()[name][0]
+    mine = district.get(f"{API}reminders/", {"recipient": world.shinan_edu_filler.pk})
+    assert titles(mine) == {"测试3"}
+    assert titles(district.get(f"{API}reminders/", {"organization": world.shinan_edu_unit.pk})) == {"测试3"}
+    digests = district.get(f"{API}email-digests/", {"recipient": world.edu_filler.pk})
+    assert (
+        digests.status_code == 400
+        and digests.json() == district.get(f"{API}email-digests/", {"recipient": nowhere}).json()
+    )
+    everything = district.get(f"{API}email-digests/").json()["count"]
+    assert district.get(f"{API}email-digests/", {"search": "zzz"}).json()["count"] == everything  # no search here
+
+
+def test_resend_of_a_sent_or_skipped_email_says_why_not(swept, login):  # noqa: F811
+    world = swept
+    city = login(world.perf_admin)
+    before = state()
+    sent = EmailDigest.objects.get(recipient=world.edu_unit_filler)
+    body = city.post(f"{API}email-digests/{sent.pk}/resend/").json()
+    assert body["resent"] is False and body["status"] == S.SENT
+    name = world.edu_unit_filler.display_name
+    assert body["message"] == f"发给 {name} 的邮件提醒已于2026年12月10日 09:00发送，无需重发。"
+    EmailDigest.objects.filter(pk=sent.pk).update(status=S.SKIPPED, skip_reason="本人未开启邮件提醒")
+    skipped = city.post(f"{API}email-digests/{sent.pk}/resend/").json()
+    assert skipped["resent"] is False and "未发送（原因：本人未开启邮件提醒），不能重发" in skipped["message"]
+    EmailDigest.objects.filter(pk=sent.pk).update(status=S.SENT, skip_reason="")
+    assert state() == before
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"is_active": False}, "账号已停用"),
+        ({"email": ""}, "未登记邮箱地址"),
+        (None, "本人未开启邮件提醒"),
+    ],
+)
+def test_resend_to_someone_who_cannot_receive_email_now_is_refused(swept, login, change, reason):  # noqa: F811
+    world = swept
+    if change:
+        get_user_model().objects.filter(pk=world.edu_filler.pk).update(**change)
+    else:
+        ChannelPreference.objects.create(user=world.edu_filler, email=False)
+    failed = EmailDigest.objects.get(recipient=world.edu_filler)
+    before = state()
+    outbox.outbox.clear()
+    body = login(world.perf_admin).post(f"{API}email-digests/{failed.pk}/resend/").json()
+    assert body["resent"] is False and body["status"] == S.FAILED
+    assert body["message"] == f"接收人“{world.edu_filler.display_name}”{reason}，不能重发邮件提醒。"
+    assert state() == before and not outbox.outbox

@@ -128,7 +128,7 @@ def test_a_failing_address_retries_with_backoff_while_the_others_are_sent(
     )
     with time_machine.travel(MORNING, tick=False), django_capture_on_commit_callbacks(execute=True):
         result = mail.send_batch(ids)
-    assert result == {"sent": 1, "retrying": 1, "failed": 0, "skipped": 0, "not_claimed": 0}
+    assert result == {"sent": 1, "retrying": 1, "failed": 0, "skipped": 0, "taken_over": 0, "not_claimed": 0}
     assert [m.to for m in outbox.outbox] == [[address(world.edu_unit_filler)]]
     failing = digest_of(world.edu_filler)
     assert (failing.status, failing.attempts, failing.next_attempt_at) == (

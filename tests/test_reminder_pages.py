@@ -5,6 +5,7 @@ work of 教育局's unit and 卫生健康委 (市本级) and of 市南区 (anoth
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -331,3 +332,35 @@ def test_upcoming_shows_what_the_sweep_will_send_minus_what_went(swept, login, w
     assert "绩效目标申报" in html  # the step's name
     today = html[html.index('data-day="2026-12-10"') : html.index('data-day="2026-12-11"')]
     assert "填报绩效目标：测试1" not in today and "填报绩效目标：测试2" not in today  # already sent today
+
+
+def test_upcoming_with_a_superscript_for_days_shows_seven_days(swept, login):
+    response = login(swept.perf_admin).get(url("upcoming"), {"days": "²"})
+    assert response.status_code == 200 and 'class="btn btn-primary" href="?days=7"' in response.content.decode()
+
+
+# --- links and the resend refusals --------------------------------------------------------------
+
+
+def test_a_link_that_is_not_a_path_on_this_site_is_never_rendered(swept, login, work):  # noqa: F811
+    world = swept
+    Reminder.objects.filter(recipient=world.edu_filler).update(url="javascript:alert(1)")
+    Reminder.objects.filter(recipient=world.edu_unit_filler).update(url="//evil.example/phish")
+    work.append(replace(unit_work(world, object_id=4, due=DUE + timedelta(days=2)), url="https://evil.example/x"))
+    client = login(world.perf_admin)
+    for page in (client.get(url("sent")), client.get(url("upcoming"))):
+        html = page.content.decode()
+        assert page.status_code == 200 and "evil.example" not in html and "javascript:" not in html
+    assert "填报绩效目标：测试4" in client.get(url("upcoming")).content.decode()  # the title, as text
+    assert 'href="/targets/2/"' in client.get(url("sent")).content.decode()  # a path on this site stays a link
+
+
+def test_resend_to_someone_deactivated_says_so_and_changes_nothing(swept, login):
+    world = swept
+    get_user_model().objects.filter(pk=world.edu_filler.pk).update(is_active=False)
+    digest = EmailDigest.objects.get(recipient=world.edu_filler)
+    before = state()
+    outbox.outbox.clear()
+    page = login(world.perf_admin).post(url("resend", digest.pk), follow=True).content.decode()
+    assert f"重发未成功：接收人“{world.edu_filler.display_name}”账号已停用，不能重发邮件提醒。" in page
+    assert state() == before and not outbox.outbox

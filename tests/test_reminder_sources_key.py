@@ -16,6 +16,7 @@ from apps.core import permissions
 from apps.evaluations import key_services, plans
 from apps.evaluations.models import KeyEvaluation
 from apps.evaluations.reminder_sources_key import key_evaluation_work
+from apps.funds.models import SpecialFund
 from apps.orgs.models import FiscalYear, WorkCalendar, WorkStep
 from apps.reminders import services
 from apps.reminders import sources as registry
@@ -228,3 +229,11 @@ def test_queries_stay_constant_as_evaluations_grow(world, city_calendar):
 
     assert_constant_queries(lambda: key_evaluation_work(FINANCE_DUE, 7), grow, expected=1)
     assert len(key_evaluation_work(FINANCE_DUE, 7)) == 8
+
+
+def test_a_classified_fund_s_evaluation_is_marked_classified(world, city_calendar):
+    secret, plain = make_fund(world, 2025, "EDU-2025-SM"), make_fund(world, 2025, "EDU-2025-02")
+    SpecialFund.objects.filter(pk=secret.pk).update(is_classified=True)
+    evaluations = dict(plan_with(world, [secret, plain]).evaluations.values_list("fund_id", "pk"))
+    found = {w.object_id: w.classified for w in key_evaluation_work(FINANCE_DUE, 0)}
+    assert found == {evaluations[secret.pk]: True, evaluations[plain.pk]: False}

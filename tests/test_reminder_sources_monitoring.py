@@ -5,6 +5,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from apps.funds.models import SpecialFund
 from apps.monitoring import services
 from apps.monitoring.models import MonitoringReport, MonitoringRound
 from apps.monitoring.reminder_sources import open_monitoring_reports
@@ -174,3 +175,9 @@ def test_the_source_runs_two_queries_however_many_reports(world, year, report):
 
     assert_constant_queries(lambda: list(open_monitoring_reports(DUE, 7, None)), grow, expected=2)
     assert len(list(open_monitoring_reports(DUE, 7, None))) == 4
+
+
+def test_a_classified_fund_s_report_is_marked_classified(world, report):
+    assert [w.classified for w in open_monitoring_reports(DUE, 0)] == [False]
+    SpecialFund.objects.filter(pk=report.fund_id).update(is_classified=True)
+    assert [w.classified for w in open_monitoring_reports(DUE, 0)] == [True]

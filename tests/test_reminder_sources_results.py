@@ -304,3 +304,12 @@ def test_disclosure_queries_stay_constant(world, waiting):
     assert_constant_queries(lambda: reminder_sources.disclosure_work(DUE, 10), grow, expected=4)
     city = {w.owner_id: w for w in reminder_sources.disclosure_work(DUE, 10)}[world.city_finance.pk]
     assert city.title == "公开绩效信息：2025年度绩效目标 8 项、自评结果 4 项、重点评价报告 4 项待公开"
+
+
+def test_a_classified_fund_s_rectification_is_marked_classified(world, year):
+    secret, plain = make_fund(world, 2026, "EDU-2026-SM"), make_fund(world, 2026, "EDU-2026-02")
+    SpecialFund.objects.filter(pk=secret.pk).update(is_classified=True)
+    items = {rectification(world, fund=secret).pk: True, rectification(world, fund=plain).pk: False}
+    items[rectification(world).pk] = False  # no fund: the unit's own problem
+    found = {w.object_id: w.classified for w in reminder_sources.rectification_work(DUE, 0)}
+    assert found == items

@@ -8,6 +8,7 @@ import pytest
 from apps.evaluations import services
 from apps.evaluations.models import SelfEvaluation, SelfEvaluationRound
 from apps.evaluations.reminder_sources import open_self_evaluations
+from apps.funds.models import SpecialFund
 from apps.orgs.models import WorkStep
 from apps.reminders.models import Reminder
 from apps.reminders.sources import Party
@@ -143,3 +144,9 @@ def test_the_source_runs_two_queries_however_many_self_evaluations(world, year20
     assert len(list(open_self_evaluations(DUE, 7, None))) == 4
     SelfEvaluationRound.objects.update(due_on=DUE + timedelta(days=8))
     assert list(open_self_evaluations(DUE, 7, None)) == []  # beyond the horizon
+
+
+def test_a_classified_fund_s_self_evaluation_is_marked_classified(world, evaluation):
+    assert [w.classified for w in open_self_evaluations(DUE, 0)] == [False]
+    SpecialFund.objects.filter(pk=evaluation.fund_id).update(is_classified=True)
+    assert [w.classified for w in open_self_evaluations(DUE, 0)] == [True]

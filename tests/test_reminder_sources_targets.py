@@ -9,6 +9,7 @@ import time_machine
 from django.contrib.contenttypes.models import ContentType
 
 from apps.core import permissions
+from apps.funds.models import SpecialFund
 from apps.orgs.models import FiscalYear, WorkCalendar, WorkStep
 from apps.reminders import services as reminders
 from apps.reminders.models import Reminder
@@ -267,3 +268,17 @@ def test_the_source_runs_two_queries_however_many_targets(world, year, city_cale
     grow()
     assert_constant_queries(lambda: list(open_targets(FINANCE_REVIEW, 7, None)), grow, expected=2)
     assert len(list(open_targets(FINANCE_REVIEW, 7, None))) == 8
+
+
+# --- 涉密 -------------------------------------------------------------------------------------------------------
+
+
+def test_a_classified_fund_s_target_is_marked_classified(world, year, city_calendar):
+    secret = filed_target(world, make_fund(world, year, code="A009", name="某涉密项目"))
+    plain = filed_target(world, make_fund(world, year, code="A010", name="学前教育资助"))
+    SpecialFund.objects.filter(pk=secret.fund_id).update(is_classified=True)
+    works = {w.object_id: w for w in open_targets(FILING, 0)}
+    assert (works[secret.pk].classified, works[plain.pk].classified) == (True, False)
+    reminders.sweep(FILING)
+    stored = dict(Reminder.objects.filter(recipient=world.edu_unit_filler).values_list("object_id", "classified"))
+    assert stored == {secret.pk: True, plain.pk: False}

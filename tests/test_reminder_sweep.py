@@ -142,11 +142,22 @@ def test_people_without_email_or_who_turned_it_off_are_skipped(world, work):
 
 def test_titles_and_links_are_stored_as_written(world, work):
     """The sweep sends its rows to PostgreSQL as array literals: quotes, backslashes, braces,
-    commas and line breaks in a title must arrive unchanged."""
-    odd = 'A001 "学前教育"\\资助 {一期,二期}\n第二行'
+    commas, NULL and SQL in a title must arrive unchanged."""
+    odd = 'A001 "学前教育"\\资助 {一期,二期} NULL \'); DROP TABLE reminders_reminder;-- \\" 末'
     work.append(replace(unit_work(world), title=odd, url='/targets/1/?q="a,b"&x={1}'))
     services.sweep(DUE)
     assert set(Reminder.objects.values_list("title", "url")) == {(odd, '/targets/1/?q="a,b"&x={1}')}
+
+
+def test_a_title_is_one_line_and_a_long_one_ends_with_an_ellipsis(world, work):
+    """A line break in a fund's name must not start a line of its own in the plain-text e-mail
+    (a fake 办理链接): the sweep collapses every run of whitespace to one space."""
+    work.append(replace(unit_work(world, object_id=1), title="学前教育资助\n   办理链接：https://x.example/\r\n\t末"))
+    work.append(replace(unit_work(world, object_id=2), title="长" * 250))
+    services.sweep(DUE)
+    titles = dict(Reminder.objects.filter(recipient=world.edu_unit_filler).values_list("object_id", "title"))
+    assert titles[1] == "学前教育资助 办理链接：https://x.example/ 末"
+    assert len(titles[2]) == 200 and titles[2] == "长" * 199 + "…"
 
 
 def test_a_disabled_region_rule_sends_nothing(world, work):
@@ -171,3 +182,26 @@ def test_the_batch_index_agrees_with_users_who_can(world, action):
     for owner in (world.edu_unit, world.edu, world.health_unit, world.shinan_edu_unit, world.sci):
         expected = set(permissions.users_who_can(action, owner).values_list("pk", flat=True))
         assert set(index.who_can(action, owner.pk, Organization, owner.pk)) == expected, (action, owner)
+
+
+def test_work_of_an_organisation_created_during_the_sweep_waits_for_the_next_one(world, monkeypatch, caplog):
+    """The sweep loads the organisations before it asks the sources: a unit created in between
+    (and its work) is skipped with a warning, not a KeyError that stops everyone's reminders."""
+    from tests.factories import OrganizationFactory, UserFactory
+
+    created = []
+
+    def source(today, horizon, region_id=None):
+        if not created:
+            unit = OrganizationFactory(code="NEW-U", name="新设单位", kind="unit", parent=world.edu, region=world.city)
+            UserFactory(username="new_filler", organization=unit, roles=["dept_filler"])
+            created.append(unit)
+        return [unit_work(world, object_id=1), unit_work(world, object_id=2, owner=created[0])]
+
+    monkeypatch.setattr(registry, "SOURCES", {"test": source})
+    report = services.sweep(DUE)
+    assert report.unknown_owner == 1 and report.open_items == 1
+    assert recipients(object_id=1) == {"edu_unit_filler", "edu_filler"} and not recipients(object_id=2)
+    assert "新设单位" not in caplog.text and "留待下次扫描" in caplog.text
+    services.sweep(DUE)  # the next sweep knows the unit
+    assert recipients(object_id=2) == {"new_filler", "edu_filler"}

@@ -1,8 +1,6 @@
 """单位自评 pages: rounds, list, detail with the breakdown, the fill-in form with its live score,
 the workflow buttons, finance's adjustment; scoping (404/403, nothing changes); query counts."""
 
-import statistics
-import time
 from decimal import Decimal
 
 import pytest
@@ -136,22 +134,15 @@ def test_edit_form_shows_errors_inline_and_changes_nothing(world, evaluation, lo
     assert evaluation.score is None and evaluation.summary == ""
 
 
-def test_preview_is_fast_and_uses_a_handful_of_queries(world, evaluation, login):
+def test_preview_uses_a_handful_of_queries(world, evaluation, login):
+    """Its speed is measured in bench/bench_evaluations.py, not asserted here (timings flake under load)."""
     unit = login(world.edu_unit_filler)
     url = reverse("evaluations:self_preview", args=[evaluation.pk])
     data = form_for(evaluation)
     unit.post(url, data, **HTMX)  # warm caches
     queries, _ = count_queries(lambda: unit.post(url, data, **HTMX))
     assert queries <= 9  # session, user, roles; evaluation, lines, rules; the session's idle-time update
-    medians = []
-    for _ in range(3):  # a busy test machine (xdist) may slow one series down: the best series counts
-        timings = []
-        for _ in range(11):
-            start = time.perf_counter()
-            assert unit.post(url, data, **HTMX).status_code == 200
-            timings.append(time.perf_counter() - start)
-        medians.append(statistics.median(timings))
-    assert min(medians) < 0.05, medians  # the whole request, session and sign-in included
+    assert unit.post(url, data, **HTMX).status_code == 200
 
 
 def test_round_pages(world, year, year2025, approved2025, login):

@@ -231,32 +231,55 @@ class RecipientIndex:
                 roles[user_id].append(role)
         for user_id, role_list in roles.items():
             org_id = users[user_id]
+            # An organisation created after ``self.orgs`` was read: its region is unknown here.
+            org = self.orgs.get(org_id)
             for role in role_list:
                 self.by_role[role].add(user_id)
                 if org_id is not None:
                     self.by_role_org[(role, org_id)].add(user_id)
-                    self.by_role_region[(role, self.orgs[org_id][1])].add(user_id)
+                if org is not None:
+                    self.by_role_region[(role, org[1])].add(user_id)
         for user_id, dept_path in User.assigned_departments.through.objects.values_list(
             "user_id", "organization__path"
         ):
             for role in roles.get(user_id, ()):
                 self.by_role_assigned[(role, dept_path)].add(user_id)
+        self._active = set(users)
         self._object_holders: dict[type[Model], dict[int, set[int]]] = {}
+        self._group_members: dict[int, set[int]] | None = None
         self._memo: dict[tuple[int, int], frozenset[int]] = {}
         self._ancestor_memo: dict[int, tuple[list[str], list[int | None]]] = {}
 
-    def _holders_of_object(self, model: type[Model], object_id: int) -> set[int]:
-        if model not in self._object_holders:
-            from guardian.models import UserObjectPermission
+    def _members(self) -> dict[int, set[int]]:
+        """Group → its active members (loaded once, when a group holds an object permission)."""
+        if self._group_members is None:
+            from django.contrib.auth import get_user_model
 
+            members: dict[int, set[int]] = {}
+            for user_id, group_id in get_user_model().groups.through.objects.values_list("user_id", "group_id"):
+                if user_id in self._active:
+                    members.setdefault(group_id, set()).add(user_id)
+            self._group_members = members
+        return self._group_members
+
+    def _holders_of_object(self, model: type[Model], object_id: int) -> set[int]:
+        """Who holds ``view_<model>`` on the row: given to the user, or to a group the user is in
+        (guardian's two tables — ``users_who_can`` and ``can`` honour both)."""
+        if model not in self._object_holders:
+            from guardian.models import GroupObjectPermission, UserObjectPermission
+
+            perm = {
+                "content_type__app_label": model._meta.app_label,
+                "content_type__model": model._meta.model_name,
+                "permission__codename": f"view_{model._meta.model_name}",
+            }
             holders: dict[int, set[int]] = {}
-            rows = UserObjectPermission.objects.filter(
-                content_type__app_label=model._meta.app_label,
-                content_type__model=model._meta.model_name,
-                permission__codename=f"view_{model._meta.model_name}",
-            ).values_list("object_pk", "user_id")
-            for object_pk, user_id in rows:
+            for object_pk, user_id in UserObjectPermission.objects.filter(**perm).values_list("object_pk", "user_id"):
                 holders.setdefault(int(object_pk), set()).add(user_id)
+            groups = list(GroupObjectPermission.objects.filter(**perm).values_list("object_pk", "group_id"))
+            members = self._members() if groups else {}
+            for object_pk, group_id in groups:
+                holders.setdefault(int(object_pk), set()).update(members.get(group_id, ()))
             self._object_holders[model] = holders
         return self._object_holders[model].get(object_id, set())
 

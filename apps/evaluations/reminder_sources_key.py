@@ -72,7 +72,7 @@ def key_evaluation_work(today: date, horizon: int, region_id: int | None = None)
     found = []
     for row in rows.order_by("pk").values(
         "pk", "status", "plan__kind", "plan__fiscal_year_id", "department_id", "department__name",
-        "fund__code", "fund__name", "due",
+        "fund__code", "fund__name", "fund__is_classified", "due",
     ):  # fmt: skip
         kind = row["plan__kind"]
         found.append(
@@ -86,6 +86,7 @@ def key_evaluation_work(today: date, horizon: int, region_id: int | None = None)
                 title=_title(row),
                 url=reverse("evaluations:key_detail", args=[row["pk"]]),
                 party=PARTIES[kind],
+                classified=bool(row["fund__is_classified"]),  # a 涉密 fund: e-mail leaves the title out
             )
         )
     return found

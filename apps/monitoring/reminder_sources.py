@@ -48,9 +48,9 @@ def round_work(
         return
     url = url_pattern(url_name)
     found = rows.objects.filter(round_id__in=list(due), status__in=list(work)).values_list(
-        "pk", "status", "round_id", "organization_id", "fund__code", "fund__name"
+        "pk", "status", "round_id", "organization_id", "fund__code", "fund__name", "fund__is_classified"
     )
-    for pk, status, round_id, owner_id, code, name in found.iterator(chunk_size=5000):
+    for pk, status, round_id, owner_id, code, name, classified in found.iterator(chunk_size=5000):
         w = work[status]
         yield OpenWork(
             model=rows,
@@ -62,6 +62,7 @@ def round_work(
             title=f"{w.verb}：{code} {name}",
             url=url.format(pk),
             party=w.party,
+            classified=bool(classified),  # a 涉密 fund: e-mail leaves the title out
         )
 
 

@@ -1,6 +1,7 @@
 """The notification centre in the API (/api/v1/): the signed-in person's own daily digests.
 
-``GET notifications/`` (own, newest first, paginated, with items; ``?unread=true``),
+``GET notifications/`` (own, newest first, paginated, with the first 20 items of each and
+``item_count``; ``?unread=true``), ``GET notifications/{id}/items/`` (all items of one, paginated),
 ``GET notifications/unread-count/``, ``POST notifications/{id}/read/``,
 ``POST notifications/read-all/``, ``GET/PUT me/channels/``. Rows start from ``recipient=user``:
 another person's notification is 404. Writes go through ``services_notifications``.
@@ -8,11 +9,12 @@ another person's notification is 404. Writes go through ``services_notifications
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
@@ -23,19 +25,33 @@ from apps.core.templatetags.qd import cn_date
 from . import selectors_notifications as selectors
 from . import services_notifications as services
 from .models import Notification, Reminder
+from .schema import NamedChoiceField
 
 router = SimpleRouter()
+
+
+class ItemsPagination(PageNumberPagination):
+    """The items of one notification, 100 a page (a district finance user can have thousands)."""
+
+    page_size = selectors.ITEMS_PAGE_SIZE
 
 
 class NotificationItemSerializer(serializers.ModelSerializer):
     stage = serializers.IntegerField(
         read_only=True, help_text="触发提醒的节点（距截止日期的天数：-7、-3、-1 到期前，0 当天，1、3 逾期升级）"
     )
-    days_from_due = serializers.SerializerMethodField(help_text="通知当日距截止日期的天数（负数：尚未到期）")
+    days_from_due = serializers.SerializerMethodField(
+        help_text="通知当日距截止日期的天数：正数为已逾期天数，0 为当天到期，负数为尚未到期（还有几天）"
+    )
     stage_label = serializers.SerializerMethodField(help_text="通知当日的状态：还有3天到期 | 今天到期 | 已逾期2天")
     overdue = serializers.SerializerMethodField(help_text="通知当日已过截止日期")
     due_on_display = serializers.SerializerMethodField(help_text="截止日期，如 2026年12月1日")
-    reason = serializers.CharField(read_only=True, help_text="actor 经办 | department 升级至部门 | finance 升级至财政")
+    reason = NamedChoiceField(
+        Reminder.Reason.choices,
+        enum_name="ReminderReasonEnum",
+        read_only=True,
+        help_text="提醒原因：actor 经办 | department 升级至部门 | finance 升级至财政",
+    )
     reason_display = serializers.CharField(source="get_reason_display", read_only=True)
     escalation_note = serializers.SerializerMethodField(help_text="升级提醒的说明；本人经办的事项为空")
     organization_name = serializers.CharField(source="organization.name", read_only=True, help_text="责任单位")
@@ -70,13 +86,24 @@ class NotificationItemSerializer(serializers.ModelSerializer):
 
 class NotificationSerializer(serializers.ModelSerializer):
     title = serializers.SerializerMethodField(help_text="如 2026年11月26日 催办提醒")
-    unread = serializers.SerializerMethodField()
-    item_count = serializers.SerializerMethodField()
-    items = NotificationItemSerializer(many=True, read_only=True)
+    unread = serializers.SerializerMethodField(help_text="是否未读")
+    read_at = serializers.DateTimeField(read_only=True, allow_null=True, help_text="已读时间；未读为空")
+    item_count = serializers.IntegerField(read_only=True, help_text="这条通知的事项总数")
+    overdue_count = serializers.IntegerField(read_only=True, help_text="其中通知当日已逾期的事项数")
+    items = NotificationItemSerializer(
+        source="first_items",
+        many=True,
+        read_only=True,
+        help_text=f"最先到期的至多 {selectors.ITEMS_SHOWN} 项；全部事项见 items_url（item_count 大于 items 条数时）",
+    )
+    items_url = serializers.SerializerMethodField(help_text="这条通知全部事项的接口地址（分页）")
 
     class Meta:
         model = Notification
-        fields = ["id", "day", "title", "unread", "read_at", "created_at", "updated_at", "item_count", "items"]
+        fields = [
+            "id", "day", "title", "unread", "read_at", "created_at", "updated_at", "item_count", "overdue_count",
+            "items", "items_url",
+        ]  # fmt: skip
         read_only_fields = fields
 
     def get_title(self, notification) -> str:
@@ -85,8 +112,8 @@ class NotificationSerializer(serializers.ModelSerializer):
     def get_unread(self, notification) -> bool:
         return notification.read_at is None
 
-    def get_item_count(self, notification) -> int:
-        return len(notification.items.all())  # prefetched
+    def get_items_url(self, notification) -> str:
+        return reverse("api:notification-items", args=[notification.pk])
 
 
 UnreadCount = inline_serializer("NotificationUnreadCount", {"unread": serializers.IntegerField()})
@@ -101,8 +128,11 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Gene
     serializer_class = NotificationSerializer
     queryset = Notification.objects.none()  # rows come from get_queryset (own only)
     filter_backends: list = []  # no ordering/search by arbitrary fields: newest first, ``?unread=true``
+    lookup_value_regex = r"[0-9]+"
 
     def get_queryset(self):
+        if self.action not in ("list", "retrieve"):  # read, items: the row itself, without its items
+            return Notification.objects.filter(recipient=self.request.user)
         unread_only = self.action == "list" and self.request.query_params.get("unread") in ("true", "1")
         return selectors.notification_list(self.request.user, unread_only=unread_only)
 
@@ -112,6 +142,19 @@ class NotificationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Gene
     def list(self, request, *args, **kwargs):
         """本人的通知，新的在前，分页，含各通知的事项。"""
         return super().list(request, *args, **kwargs)
+
+    @extend_schema(responses=NotificationSerializer)
+    def retrieve(self, request, *args, **kwargs):
+        """本人的一条通知（含最先到期的至多 20 项，全部事项见 items_url）。"""
+        return super().retrieve(request, *args, **kwargs)
+
+    @extend_schema(responses=NotificationItemSerializer(many=True))
+    @action(detail=True, methods=["get"], serializer_class=NotificationItemSerializer, pagination_class=ItemsPagination)
+    def items(self, request, pk=None):
+        """本人一条通知的全部事项，最先到期的在前，分页（每页 100 项）。"""
+        notification = self.get_object()
+        page = self.paginate_queryset(selectors.notification_items(notification))
+        return self.get_paginated_response(NotificationItemSerializer(page, many=True).data)
 
     @extend_schema(responses=UnreadCount)
     @action(detail=False, methods=["get"], url_path="unread-count")

@@ -27,7 +27,7 @@ def parse_days(text: str) -> list[int]:
         return []
     days: set[int] = set()
     for part in text.split(","):
-        if not part.isdigit() or not 1 <= int(part) <= 60:
+        if not (part.isascii() and part.isdigit()) or not 1 <= int(part) <= 60:
             raise ValidationError(f"提前提醒天数“{part}”无效：请填写 1–60 之间的整数，用逗号分隔，如 7,3,1。")
         days.add(int(part))
     return sorted(days, reverse=True)

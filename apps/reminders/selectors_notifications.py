@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from apps.core.templatetags.qd import cn_date
@@ -17,15 +18,48 @@ from apps.core.templatetags.qd import cn_date
 from .models import ChannelPreference, Notification, Reminder, stage_label
 
 PAGE_SIZE = 20
+# Items shown per notification in the list (page and API): a district finance user's digest can
+# hold thousands; the rest are on the notification's own page (``notification_items``).
+ITEMS_SHOWN = 20
+ITEMS_PAGE_SIZE = 100
+
+
+def _items() -> QuerySet[Reminder]:
+    return Reminder.objects.select_related("organization").order_by("due_on", "pk")
+
+
+def _count(**filters) -> Coalesce:
+    """How many reminders the notification holds (matching ``filters``): a subquery per row, which
+    PostgreSQL evaluates only for the page's rows (after ORDER BY … LIMIT), not a join and GROUP BY
+    over every reminder a person ever had."""
+    rows = (
+        Reminder.objects.filter(notification=OuterRef("pk"), **filters)
+        .order_by()
+        .values("notification")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(rows), 0)
 
 
 def notification_list(user, *, unread_only: bool = False) -> QuerySet[Notification]:
-    """The user's own daily digests, newest first, each with its reminders (earliest due first)."""
-    items = Reminder.objects.select_related("organization").order_by("due_on", "pk")
-    queryset = Notification.objects.filter(recipient=user).prefetch_related(Prefetch("items", queryset=items))
+    """The user's own daily digests, newest first, each with its first ``ITEMS_SHOWN`` reminders
+    (earliest due first, in ``first_items``) and the counts of all of them (``item_count``, ``overdue_count``: due
+    before the notification's day)."""
+    queryset = (
+        Notification.objects.filter(recipient=user)
+        .annotate(item_count=_count(), overdue_count=_count(due_on__lt=OuterRef("day")))
+        .prefetch_related(Prefetch("items", queryset=_items()[:ITEMS_SHOWN], to_attr="first_items"))
+    )
     if unread_only:
         queryset = queryset.filter(read_at__isnull=True)
     return queryset.order_by("-day", "-pk")
+
+
+def notification_items(notification: Notification) -> QuerySet[Reminder]:
+    """Every reminder of one notification, earliest due first (its page and ``items/`` in the API).
+    Through the related manager: each item knows its notification without a query."""
+    return notification.items.select_related("organization").order_by("due_on", "pk")
 
 
 def unread_count(user) -> int:
@@ -33,10 +67,16 @@ def unread_count(user) -> int:
     return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
 
 
-def item_link(item: Reminder) -> str:
-    """The record's page, when it is a path on this site (a source writes it; never an outside link)."""
-    url = item.url or ""
+def safe_link(url: str | None) -> str:
+    """``url`` when it is a path on this site, else "" (a source writes it; never an outside link):
+    every page, API and e-mail that links to a record goes through this."""
+    url = url or ""
     return url if url.startswith("/") and url_has_allowed_host_and_scheme(url, allowed_hosts=None) else ""
+
+
+def item_link(item: Reminder) -> str:
+    """The record's page, when it is a path on this site."""
+    return safe_link(item.url)
 
 
 def escalation_note(item: Reminder) -> str:
@@ -86,24 +126,34 @@ class ItemRow:
         return self.style == "text-bg-danger"
 
 
+def item_rows(items) -> list[ItemRow]:
+    """What the templates show of each item (no further queries: ``item.notification`` is the
+    prefetching or filtering notification)."""
+    return [ItemRow(i, item_link(i), escalation_note(i), stage_text(i), stage_style(i)) for i in items]
+
+
 @dataclass(frozen=True)
 class DigestRow:
     notification: Notification
     title: str
-    items: list[ItemRow]
+    items: list[ItemRow]  # the first ``ITEMS_SHOWN``
+    item_count: int  # all of them
+    overdue_count: int
 
     @property
-    def overdue_count(self) -> int:
-        return sum(1 for row in self.items if row.overdue)
+    def more(self) -> int:
+        return max(self.item_count - len(self.items), 0)
 
 
 def digest_rows(notifications) -> list[DigestRow]:
-    """The page's notifications with what the template shows of each item (no further queries)."""
+    """The page's notifications (from ``notification_list``) with what the template shows."""
     return [
         DigestRow(
             notification=n,
             title=digest_title(n),
-            items=[ItemRow(i, item_link(i), escalation_note(i), stage_text(i), stage_style(i)) for i in n.items.all()],
+            items=item_rows(n.first_items),
+            item_count=n.item_count,
+            overdue_count=n.overdue_count,
         )
         for n in notifications
     ]

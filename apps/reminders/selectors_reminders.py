@@ -19,6 +19,7 @@ from apps.orgs.models import Organization, WorkStep
 
 from . import services
 from .models import EmailDigest, Reminder, ReminderRule, SweepRun, stage_label
+from .selectors_notifications import safe_link
 from .stages import stages
 
 VIEW = "reminder.view"
@@ -204,6 +205,9 @@ def overview(user, today: date) -> dict:
 # --- 即将提醒 ---------------------------------------------------------------------------------
 
 
+REASONS = dict(Reminder.Reason.choices)
+
+
 @dataclass
 class UpcomingItem:
     title: str
@@ -211,11 +215,23 @@ class UpcomingItem:
     due_on: date
     stage: int
     recipients: list[tuple[int, str]] = field(default_factory=list)  # (user id, reason)
-    names: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)  # the recipients' names, in the same order
 
     @property
     def stage_label(self) -> str:
         return stage_label(self.stage)
+
+    @property
+    def link(self) -> str:
+        return safe_link(self.url)
+
+    @property
+    def labels(self) -> list[str]:
+        """The page's recipients: 张三, 李四（升级至部门）."""
+        return [
+            name + ("" if reason == Reminder.Reason.ACTOR else f"（{REASONS[reason]}）")
+            for (_uid, reason), name in zip(self.recipients, self.names, strict=True)
+        ]
 
 
 @dataclass
@@ -242,7 +258,7 @@ class UpcomingGroup:
 
 
 # Positions in ``services.COLUMNS``.
-_RECIPIENT, _CT, _OBJECT, _STEP, _STAGE, _DUE, _REASON, _TITLE, _URL, _ORG, _REGION = range(11)
+_RECIPIENT, _CT, _OBJECT, _STEP, _STAGE, _DUE, _REASON, _TITLE, _URL, _ORG, _REGION, _CLASSIFIED = range(12)
 
 
 def _key(row: tuple) -> tuple:
@@ -302,11 +318,7 @@ def upcoming(user, today: date, days: int = 7) -> list[UpcomingGroup]:
             "pk", "real_name", "username"
         )
     } if user_ids else {}  # fmt: skip
-    reasons = dict(Reminder.Reason.choices)
     for group in groups:
         for item in group.items:
-            item.names = [
-                names.get(uid, "?") + ("" if reason == Reminder.Reason.ACTOR else f"（{reasons[reason]}）")
-                for uid, reason in item.recipients
-            ]
+            item.names = [names.get(uid, "?") for uid, _reason in item.recipients]
     return groups

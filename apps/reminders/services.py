@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
@@ -35,6 +35,12 @@ from .stages import current_stage, stages
 logger = logging.getLogger("qdperf.reminders")
 R = Reminder.Reason
 EMAIL_CHUNK = 200  # digests per sending task: one SMTP connection each
+TITLE_MAX = 200  # Reminder.title's length
+# A pending e-mail whose sending task was lost (broker down, worker restarted before it ran) is
+# queued again by the next sweeps for this many days; older ones are given up as failed (they
+# show under 发送失败, where finance can resend them by hand).
+PENDING_RETRY_DAYS = 3
+LOST_PENDING = "发送任务丢失，超过3天未发出，已停止自动发送；如仍需要，可手工重发"
 
 
 @dataclass
@@ -42,6 +48,8 @@ class SweepReport:
     day: date
     open_items: int = 0  # work due today (a stage reached), the figure the log and SweepRun keep
     walked: int = 0  # work the sources returned (open, due within the horizon or overdue)
+    unknown_owner: int = 0  # work of an organisation created after the sweep loaded them (next sweep)
+    pending_given_up: int = 0  # e-mails of earlier days never sent, now failed (``PENDING_RETRY_DAYS``)
     reminders_created: int = 0
     notifications: int = 0
     emails_queued: int = 0
@@ -128,6 +136,13 @@ class Recipients:
         return found
 
 
+def clean_title(title: str) -> str:
+    """The title on one line (a newline in a fund's name must not start a line of its own in the
+    plain-text e-mail, e.g. a fake 办理链接), cut to ``TITLE_MAX`` with an ellipsis."""
+    title = " ".join(title.split())
+    return title if len(title) <= TITLE_MAX else title[: TITLE_MAX - 1] + "…"
+
+
 def due_reminders(today: date, report: SweepReport | None = None, region_id: int | None = None) -> list[tuple]:
     """Every reminder due on ``today`` (in every region, or in ``region_id``) as insert rows, in
     ``COLUMNS`` order — not yet checked against those already sent."""
@@ -136,12 +151,22 @@ def due_reminders(today: date, report: SweepReport | None = None, region_id: int
     recipients = Recipients(index)
     rows: list[tuple] = []
     content_types: dict[type, int] = {}
-    walked = 0
+    walked = unknown = 0
     for code, source in source_registry.SOURCES.items():
         count = 0
         for work in source(today, rules.horizon, region_id):
             walked += 1
-            owner_region = index.orgs[work.owner_id][1]
+            owner = index.orgs.get(work.owner_id)
+            if owner is None:
+                # Created after the index was loaded: the next sweep (which loads it) reminds it;
+                # one such record must not stop everyone else's reminders.
+                unknown += 1
+                logger.warning(
+                    "催办提醒扫描：%s 的事项 %s #%s 所属机构 %s 在本次扫描开始后才创建，留待下次扫描",
+                    code, work.model.__name__, work.object_id, work.owner_id,
+                )  # fmt: skip
+                continue
+            owner_region = owner[1]
             rule, rule_stages = rules.get(owner_region)
             if not rule.enabled:
                 continue
@@ -152,24 +177,26 @@ def due_reminders(today: date, report: SweepReport | None = None, region_id: int
             if work.model not in content_types:
                 content_types[work.model] = ContentType.objects.get_for_model(work.model).pk
             ct = content_types[work.model]
+            title, classified = clean_title(work.title), bool(work.classified)
             for user_id, reason in recipients(work, rule, stage):
                 rows.append(
                     (user_id, ct, work.object_id, work.step, stage, work.due_on, reason,
-                     work.title[:200], work.url[:200], work.owner_id, owner_region)
+                     title, work.url[:200], work.owner_id, owner_region, classified)
                 )  # fmt: skip
         if report is not None:
             report.by_source[code] = count
             report.open_items += count
     if report is not None:
         report.walked = walked
+        report.unknown_owner = unknown
     return rows
 
 
 COLUMNS = (
     "recipient_id", "content_type_id", "object_id", "step", "stage", "due_on", "reason",
-    "title", "url", "organization_id", "region_id",
+    "title", "url", "organization_id", "region_id", "classified",
 )  # fmt: skip
-PG_TYPES = ("int", "int", "bigint", "text", "smallint", "date", "text", "text", "text", "int", "int")
+PG_TYPES = ("int", "int", "bigint", "text", "smallint", "date", "text", "text", "text", "int", "int", "bool")
 KEY = "content_type_id, object_id, step, recipient_id, stage, due_on"  # the reminder_exactly_once key
 # Two sweeps at once record one after the other (a transaction-level lock in the database, released
 # at commit): the unique key alone keeps each reminder once, the lock keeps their row locks from
@@ -217,10 +244,15 @@ def _literal(values, pg_type: str) -> str:
         return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
     if pg_type == "date":
         return "{" + ",".join(v.isoformat() for v in values) + "}"
+    if pg_type == "bool":
+        return "{" + ",".join("t" if v else "f" for v in values) + "}"
     return "{" + ",".join(map(str, values)) + "}"
 
 
-def _lock(cursor) -> None:
+def sweep_lock(cursor) -> None:
+    """Wait for a sweep recording in another transaction, and hold it off until this one commits.
+    The sweep takes it; so does ``mail.claim``, so that a digest is never claimed for sending
+    while a sweep is putting new reminders into it (they would never be e-mailed)."""
     if connection.vendor == "postgresql":
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SWEEP_LOCK])
 
@@ -259,7 +291,7 @@ def build_digests(today: date) -> tuple[int, list[int]]:
     N, E, M = Notification._meta.db_table, EmailDigest._meta.db_table, Reminder._meta.db_table
     S = EmailDigest.Status
     with transaction.atomic(), connection.cursor() as cursor:
-        _lock(cursor)
+        sweep_lock(cursor)
         cursor.execute(
             f"INSERT INTO {N} (recipient_id, day, created_at, updated_at) "
             f"SELECT DISTINCT recipient_id, %s, %s, %s FROM {M} WHERE notification_id IS NULL "
@@ -285,13 +317,31 @@ def build_digests(today: date) -> tuple[int, list[int]]:
 
 
 def _pending(today: date) -> list[int]:
-    """Today's e-mails waiting to be sent. All of them, not only those this sweep filled: a sweep
-    retried after its sending tasks were lost queues them again (``mail.claim`` sends each once)."""
+    """E-mails waiting to be sent: today's, and those of the last ``PENDING_RETRY_DAYS`` days whose
+    sending task was lost. All of them, not only those this sweep filled: a sweep retried after
+    its sending tasks were lost queues them again (``mail.claim`` sends each once)."""
     return list(
-        EmailDigest.objects.filter(day=today, status=EmailDigest.Status.PENDING, claimed_at__isnull=True)
+        EmailDigest.objects.filter(
+            day__range=(today - timedelta(days=PENDING_RETRY_DAYS), today),
+            status=EmailDigest.Status.PENDING,
+            claimed_at__isnull=True,
+        )
         .order_by("pk")
         .values_list("pk", flat=True)
     )
+
+
+def give_up_lost_pending(today: date) -> int:
+    """E-mails still pending, never claimed, older than ``PENDING_RETRY_DAYS``: failed with the
+    reason (a reminder of a week ago is no use any more; finance sees it under 发送失败)."""
+    count = EmailDigest.objects.filter(
+        day__lt=today - timedelta(days=PENDING_RETRY_DAYS),
+        status=EmailDigest.Status.PENDING,
+        claimed_at__isnull=True,
+    ).update(status=EmailDigest.Status.FAILED, last_error=LOST_PENDING, next_attempt_at=None)
+    if count:
+        logger.warning("催办邮件：%s 封超过 %s 天未发出（发送任务丢失），已标记为发送失败", count, PENDING_RETRY_DAYS)
+    return count
 
 
 def record(today: date, rows: list[tuple]) -> tuple[int, int, list[int]]:
@@ -313,7 +363,7 @@ def record(today: date, rows: list[tuple]) -> tuple[int, int, list[int]]:
     S = EmailDigest.Status
     columns = ", ".join(COLUMNS)
     with transaction.atomic(), connection.cursor() as cursor:
-        _lock(cursor)
+        sweep_lock(cursor)
         # Sorting ≈300,000 rows by the key (the anti-join, and inserting in key order) spills to
         # disk under the default 4 MB; this transaction only.
         cursor.execute("SET LOCAL work_mem = '64MB'")
@@ -365,6 +415,7 @@ def sweep(today: date | None = None) -> SweepReport:
     try:
         rows = due_reminders(today, report)
         report.reminders_created, report.notifications, report.email_ids = record(today, rows)
+        report.pending_given_up = give_up_lost_pending(today)
     except Exception as exc:
         SweepRun.objects.filter(pk=run.pk).update(finished_at=timezone.now(), error=repr(exc)[:2000])
         logger.exception("reminder sweep for %s failed", today)

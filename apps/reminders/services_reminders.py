@@ -6,10 +6,14 @@ in Chinese and leaves the data as it was. Pages and API call the same functions.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from apps.core import audit, permissions
+from apps.core.templatetags.qd import cn_date
 from apps.orgs.models import Organization
 
 from .models import EmailDigest, ReminderRule, parse_days
@@ -55,8 +59,12 @@ def clean_rule(data: dict) -> dict:
     """The rule's values from ``data`` (form or API), or ``ValidationError`` by field, in Chinese."""
     errors: dict[str, str] = {}
     cleaned = {"enabled": bool(data.get("enabled")), "on_due_day": bool(data.get("on_due_day"))}
+    text = str(data.get("days_before") or "")
     try:
-        days = parse_days(str(data.get("days_before") or ""))
+        if not text.replace("，", ",").isascii():
+            # ``parse_days`` takes "²" for a digit (``str.isdigit``), then ``int`` fails on it.
+            raise ValidationError(f"提前提醒天数“{text}”无效：请填写 1–60 之间的整数，用逗号分隔，如 7,3,1。")
+        days = parse_days(text)
     except ValidationError as exc:
         errors["days_before"] = exc.messages[0]
         days = []
@@ -118,20 +126,47 @@ def reminder_rule_reset(*, actor) -> bool:
     return reminder_rule_save(actor=actor, data=_values(default), comment="提醒规则恢复默认")[1]
 
 
-def email_digest_resend(*, actor, digest: EmailDigest, comment: str = "") -> bool:
-    """Put a failed or retrying e-mail back in line and queue it now. Returns False when it is no
-    longer failed/retrying (already resent, sending or sent): a double submit changes nothing."""
-    from . import tasks
+@dataclass(frozen=True)
+class ResendResult:
+    """What a resend did: ``resent`` (queued now), else ``message`` says why not — ``blocked`` when
+    the person cannot receive e-mail now (deactivated, e-mail turned off, no address)."""
+
+    resent: bool
+    message: str
+    blocked: bool = False
+
+    def __bool__(self) -> bool:
+        return self.resent
+
+
+def _not_needed(digest: EmailDigest) -> str:
+    name = digest.recipient.display_name
+    if digest.status == S.SENT:
+        when = timezone.localtime(digest.sent_at) if digest.sent_at else None
+        at = f"已于{cn_date(when.date())} {when:%H:%M}发送" if when else "已发送"
+        return f"发给 {name} 的邮件提醒{at}，无需重发。"
+    if digest.status == S.SKIPPED:
+        return f"发给 {name} 的邮件提醒未发送（原因：{digest.skip_reason or '无'}），不能重发。"
+    return f"发给 {name} 的邮件提醒当前状态为“{digest.get_status_display()}”，正在排队发送，无需重发。"
+
+
+def email_digest_resend(*, actor, digest: EmailDigest, comment: str = "") -> ResendResult:
+    """Put a failed or retrying e-mail back in line and queue it now (audited). Nothing changes
+    when it is no longer failed/retrying (already resent, sending, sent or skipped: a double
+    submit) or when its recipient cannot receive e-mail now; the result's message says why."""
+    from . import mail, tasks
 
     if not permissions.can(actor, MANAGE, digest):
         raise PermissionDenied("只有本区域财政部门（绩效管理处）可以重发邮件提醒。")
     with transaction.atomic():
-        locked = EmailDigest.objects.select_for_update().get(pk=digest.pk)
+        locked = EmailDigest.objects.select_for_update().select_related("recipient").get(pk=digest.pk)
         if locked.status not in PROBLEM_STATUSES:
-            return False
-        address = (digest.recipient.email or "").strip()
-        if not address:
-            raise ValidationError({"address": f"接收人“{digest.recipient.display_name}”未登记邮箱地址，无法重发。"})
+            return ResendResult(False, _not_needed(locked))
+        reason = mail.unsendable(locked.recipient)
+        if reason:
+            name = locked.recipient.display_name
+            return ResendResult(False, f"接收人“{name}”{reason}，不能重发邮件提醒。", blocked=True)
+        address = locked.recipient.email.strip()
         fields = ["status", "attempts", "address", "next_attempt_at"]
         last_error = locked.last_error[:200] or "无"
         before = audit.snapshot(locked, fields)
@@ -148,4 +183,4 @@ def email_digest_resend(*, actor, digest: EmailDigest, comment: str = "") -> boo
         )
         transaction.on_commit(lambda: tasks.send_email_digests.delay([locked.pk]))
     digest.refresh_from_db()
-    return True
+    return ResendResult(True, f"已将发给 {locked.recipient.display_name} 的邮件提醒重新排队发送。")

@@ -58,6 +58,28 @@ def notification_list(request):
     return render(request, template, _list_context(request, filter_, page_number))
 
 
+@login_required
+@require_GET
+def notification_detail(request, pk: int):
+    """One day's notification with every item (the list shows the first 20 of each), 100 a page.
+    Someone else's notification is 404."""
+    notification = get_object_or_404(selectors.own_notification(request.user, pk))
+    page = Paginator(selectors.notification_items(notification), selectors.ITEMS_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "reminders/notifications/notification_detail.html",
+        {
+            "notification": notification,
+            "title": selectors.digest_title(notification),
+            "page": page,
+            "rows": selectors.item_rows(page),
+            "query": "",
+        },
+    )
+
+
 def _after_change(request, message: str):
     """htmx: the list in place (same filter and page) and the bell's event; else back to the list."""
     filter_, page_number = _state(request.POST)

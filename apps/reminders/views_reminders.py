@@ -21,6 +21,7 @@ from . import selectors_reminders as selectors
 from . import services_reminders as services
 from .forms_reminders import ReminderFilterForm, ReminderRuleForm, ResendForm
 from .models import EmailDigest, ReminderRule
+from .selectors_notifications import safe_link
 
 PAGE_SIZE = 50
 MAX_UPCOMING_DAYS = 14
@@ -54,7 +55,8 @@ class UpcomingView(ReminderPage):
 
     def get_context_data(self, **kwargs):
         raw = self.request.GET.get("days", "")
-        days = int(raw) if raw.isdigit() and 1 <= int(raw) <= MAX_UPCOMING_DAYS else 7
+        # ``isascii``: "²" is a digit to ``str.isdigit`` but not to ``int``.
+        days = int(raw) if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_UPCOMING_DAYS else 7
         today = timezone.localdate()
         groups = selectors.upcoming(self.request.user, today, days)
         return super().get_context_data(
@@ -78,6 +80,7 @@ class SentView(ReminderPage):
         page = Paginator(rows, PAGE_SIZE).get_page(self.request.GET.get("page"))
         for reminder in page:
             reminder.step_display = selectors.step_label(reminder.step)
+            reminder.link = safe_link(reminder.url)  # only ever a path on this site
         return super().get_context_data(
             form=form,
             page=page,
@@ -118,16 +121,13 @@ class ResendView(ActionRequiredMixin, View):
         )
         form = ResendForm(request.POST)
         comment = form.cleaned_data["comment"] if form.is_valid() else ""
-        try:
-            done = services.email_digest_resend(actor=request.user, digest=digest, comment=comment)
-        except ValidationError as exc:
-            messages.error(request, "重发未成功：" + "".join(exc.messages))
+        result = services.email_digest_resend(actor=request.user, digest=digest, comment=comment)
+        if result.resent:
+            messages.success(request, result.message)
+        elif result.blocked:
+            messages.error(request, "重发未成功：" + result.message)
         else:
-            if done:
-                messages.success(request, f"已将发给 {digest.recipient.display_name} 的邮件提醒重新排队发送。")
-            else:
-                name, status = digest.recipient.display_name, digest.get_status_display()
-                messages.info(request, f"发给 {name} 的邮件提醒当前状态为“{status}”，无需重发。")
+            messages.info(request, result.message)
         return redirect("reminders:failed")
 
 

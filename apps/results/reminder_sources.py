@@ -58,6 +58,7 @@ def rectification_work(today: date, horizon: int, region_id: int | None = None) 
             title=_rectification_title(row),
             url=reverse("results:rectification_detail", args=[row["pk"]]),
             party=Party.UNIT,
+            classified=bool(row["fund__is_classified"]),  # a 涉密 fund: e-mail leaves the title out
         )
         for row in rows.values(
             "pk",
@@ -65,6 +66,7 @@ def rectification_work(today: date, horizon: int, region_id: int | None = None) 
             "organization__name",
             "fund__code",
             "fund__name",
+            "fund__is_classified",
             "problem_start",
             "deadline",
             "reopen_count",

@@ -94,9 +94,9 @@ def open_targets(today: date, horizon: int, region_id: int | None = None) -> Ite
     url = url_pattern("targets:target_detail")
     rows = targets.values_list(
         "pk", "status", "organization_id", "organization__region_id", "fiscal_year_id", "resubmit_by",
-        "previous_id", "fund__code", "fund__name", "organization__name",
+        "previous_id", "fund__code", "fund__name", "organization__name", "fund__is_classified",
     )  # fmt: skip
-    for pk, status, owner_id, region, year, resubmit_by, previous_id, code, name, org_name in rows.iterator(
+    for pk, status, owner_id, region, year, resubmit_by, previous_id, code, name, org_name, classified in rows.iterator(
         chunk_size=5000
     ):
         work = WORK[status]
@@ -117,4 +117,5 @@ def open_targets(today: date, horizon: int, region_id: int | None = None) -> Ite
             title=f"{work.verb}：{subject}",
             url=url.format(pk),
             party=work.party,
+            classified=bool(classified),  # a 涉密 fund: e-mail leaves the title out
         )
