@@ -285,3 +285,21 @@ def test_a_stuck_digest_on_its_last_attempt_is_failed(addresses, work, flaky):  
         assert mail.queue_due_retries() == 0
     digest.refresh_from_db()
     assert (digest.status, digest.attempts, digest.next_attempt_at) == (S.FAILED, 5, None)
+
+
+def test_the_command_runs_what_the_daily_task_runs(addresses, work, flaky):  # noqa: F811
+    """``manage.py sweep_reminders`` (make run has no beat) recovers and retries like the task."""
+    import io
+
+    from django.core.management import call_command
+
+    world = addresses
+    swept(work, world, unit_work(world))
+    stuck = digest_of(world.edu_unit_filler)
+    EmailDigest.objects.filter(pk=stuck.pk).update(status=S.SENDING, claimed_at=MORNING - timedelta(minutes=31))
+    work.clear()
+    out = io.StringIO()
+    with time_machine.travel(MORNING + timedelta(days=1), tick=False):
+        call_command("sweep_reminders", stdout=out)
+    assert "中断后重新排队 1 封，到期重试 1 封" in out.getvalue()
+    assert [m.to[0] for m in outbox.outbox] == [address(world.edu_unit_filler)]

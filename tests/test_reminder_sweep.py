@@ -205,3 +205,15 @@ def test_work_of_an_organisation_created_during_the_sweep_waits_for_the_next_one
     assert "新设单位" not in caplog.text and "留待下次扫描" in caplog.text
     services.sweep(DUE)  # the next sweep knows the unit
     assert recipients(object_id=2) == {"new_filler", "edu_filler"}
+
+
+def test_changing_the_rule_does_not_remind_the_same_work_again(world, work):
+    """The stage numbers change with the rule's days; a person who already heard of the work at a
+    later stage is not told again at an earlier one (walkthrough: the same target twice in a day)."""
+    work.append(unit_work(world))
+    day = DUE - timedelta(days=2)
+    assert services.sweep(day).reminders_created == 2  # stage -3
+    ReminderRule.objects.create(organization=world.city_finance, days_before="10,5", escalate_department_after=2,
+                                escalate_finance_after=4)  # fmt: skip
+    assert services.sweep(day).reminders_created == 0  # stage -5 now, but -3 was already sent
+    assert services.sweep(DUE).reminders_created == 2  # the due day is a later stage: sent

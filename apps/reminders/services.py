@@ -56,12 +56,32 @@ class SweepReport:
     by_source: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     email_ids: list[int] = field(default_factory=list)
+    recovered: int = 0  # e-mails a dead worker left half-sent, back in line (``sweep_round``)
+    retries_queued: int = 0  # failed e-mails whose retry time has come (``sweep_round``)
 
     def __str__(self) -> str:
-        return (
+        text = (
             f"{self.day:%Y-%m-%d} 提醒扫描：待办事项 {self.open_items} 项，新提醒 {self.reminders_created} 条，"
             f"站内通知 {self.notifications} 人，待发邮件 {self.emails_queued} 封，用时 {self.seconds:.1f} 秒"
         )
+        if self.recovered or self.retries_queued:
+            text += f"；中断后重新排队 {self.recovered} 封，到期重试 {self.retries_queued} 封"
+        return text
+
+    @property
+    def by_source_text(self) -> str:
+        return "、".join(f"{SOURCE_LABELS.get(code, code)} {count} 项" for code, count in self.by_source.items())
+
+
+# The sources' codes as the log and ``sweep_reminders`` print them.
+SOURCE_LABELS = {
+    "targets": "绩效目标",
+    "monitoring": "运行监控",
+    "self_evaluation": "单位自评",
+    "key_evaluations": "重点评价",
+    "rectification": "整改",
+    "disclosure": "信息公开",
+}
 
 
 class RegionRules:
@@ -219,11 +239,25 @@ def insert_reminders(rows: list[tuple]) -> int:
                 [timezone.now(), *_columns(rows)],
             )
             return cursor.rowcount
+    rows = _not_yet_reached(rows)
     before = Reminder.objects.count()
     Reminder.objects.bulk_create(
         [Reminder(**dict(zip(COLUMNS, row, strict=True))) for row in rows], ignore_conflicts=True, batch_size=500
     )
     return Reminder.objects.count() - before
+
+
+def _not_yet_reached(rows: list[tuple]) -> list[tuple]:
+    """Drop rows whose person already heard of that record, step and due date at this stage or a
+    later one (the SQLite path of ``record``'s anti-join): a region that changes its rule's days
+    does not remind the same work twice."""
+    reached: dict[tuple, int] = {}
+    existing = Reminder.objects.filter(due_on__in={row[5] for row in rows}).values_list(
+        "content_type_id", "object_id", "step", "recipient_id", "due_on", "stage"
+    )
+    for *key, stage in existing:
+        reached[tuple(key)] = max(stage, reached.get(tuple(key), stage))
+    return [row for row in rows if reached.get((row[1], row[2], row[3], row[0], row[5]), row[4] - 1) < row[4]]
 
 
 def _arrays() -> str:
@@ -370,7 +404,7 @@ def record(today: date, rows: list[tuple]) -> tuple[int, int, list[int]]:
         cursor.execute(
             f"CREATE TEMPORARY TABLE reminder_batch ON COMMIT DROP AS SELECT * FROM unnest({_arrays()}) "
             f"AS u({columns}) WHERE NOT EXISTS (SELECT 1 FROM {M} r WHERE "
-            + " AND ".join(f"r.{c} = u.{c}" for c in KEY.split(", "))
+            + " AND ".join(f"r.{c} {'>=' if c == 'stage' else '='} u.{c}" for c in KEY.split(", "))
             + ")",
             _columns(rows),
         )
@@ -432,5 +466,17 @@ def sweep(today: date | None = None) -> SweepReport:
         notifications=report.notifications,
         emails_queued=report.emails_queued,
     )
-    logger.info("%s；按来源：%s", report, report.by_source)
+    logger.info("%s；按来源：%s", report, report.by_source_text or "无")
+    return report
+
+
+def sweep_round(today: date | None = None) -> SweepReport:
+    """What the daily task and ``manage.py sweep_reminders`` run: put e-mails a dead worker left
+    half-sent back in line, sweep (which also queues the pending e-mails of the last days whose task
+    was lost), then queue the retries that are due."""
+    from . import mail
+
+    recovered = mail.recover_stuck()
+    report = sweep(today)
+    report.recovered, report.retries_queued = recovered, mail.queue_due_retries()
     return report

@@ -12,14 +12,9 @@ from .mail import SEND_HARD_LIMIT, SEND_SOFT_LIMIT
 
 @shared_task(name="reminders.sweep")
 def sweep() -> str:
-    """Put e-mails a dead worker left half-sent back in line, then sweep (which also queues the
-    pending e-mails of the last days whose task was lost), then queue due retries."""
-    from . import mail, services
+    from . import services
 
-    recovered = mail.recover_stuck()
-    report = services.sweep()
-    retries = mail.queue_due_retries()
-    return f"{report}；中断后重新排队 {recovered} 封，到期重试 {retries} 封"
+    return str(services.sweep_round())
 
 
 @shared_task(name="reminders.send_email_digests", soft_time_limit=SEND_SOFT_LIMIT, time_limit=SEND_HARD_LIMIT)

@@ -1,4 +1,4 @@
-"""Run the reminder sweep now, in this process (what the periodic Celery task does)."""
+"""Run the reminder sweep now, in this process: exactly what the periodic Celery task runs."""
 
 from datetime import date
 
@@ -20,10 +20,10 @@ class Command(BaseCommand):
                 day = _parse(date)
             except ValueError:
                 raise CommandError(f"日期“{date}”格式不对，应为 YYYY-MM-DD。") from None
-        report = services.sweep(day)
+        report = services.sweep_round(day)
         self.stdout.write(str(report))
         for code, count in report.by_source.items():
-            self.stdout.write(f"  {code}: {count} 项")
+            self.stdout.write(f"  {services.SOURCE_LABELS.get(code, code)}：{count} 项")
 
 
 def _parse(text: str) -> date:
