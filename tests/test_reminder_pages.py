@@ -82,7 +82,7 @@ def test_finance_sees_its_region(swept, login):
     assert (
         "每日催办提醒扫描" in overview and "每天 07:30" in overview and "python manage.py sweep_reminders" in overview
     )
-    assert "下次运行：2026-12-11 07:30" in overview
+    assert "下次运行：2026年12月11日 07:30" in overview
     assert 'data-count="problems"' in overview
     sent = client.get(url("sent")).content.decode()
     assert "填报绩效目标：测试1" in sent and "填报绩效目标：测试2" in sent
@@ -364,3 +364,18 @@ def test_resend_to_someone_deactivated_says_so_and_changes_nothing(swept, login)
     page = login(world.perf_admin).post(url("resend", digest.pk), follow=True).content.decode()
     assert f"重发未成功：接收人“{world.edu_filler.display_name}”账号已停用，不能重发邮件提醒。" in page
     assert state() == before and not outbox.outbox
+
+
+def test_overview_speaks_chinese_times_and_flags_abandoned_sweeps(world, login):
+    """Walkthrough: times as 2026年…, 北京时间, a sweep that died shows 未完成 (not 进行中 for ever)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.reminders.models import SweepRun
+
+    run = SweepRun.objects.create(day=timezone.localdate())
+    SweepRun.objects.filter(pk=run.pk).update(started_at=timezone.now() - timedelta(hours=1))
+    html = login(world.perf_admin).get(reverse("reminders:overview")).content.decode()
+    assert "未完成" in html and "北京时间" in html and "Asia/Shanghai" not in html
+    assert f"{timezone.localdate().year}年" in html

@@ -222,12 +222,25 @@ def _sent(digest: EmailDigest, claimed_at) -> None:
     )
 
 
+def _error_label(exc: Exception) -> str:
+    """What finance reads on 发送失败; the technical text follows in brackets for the administrator."""
+    import smtplib
+
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return "邮件服务器拒收该邮箱地址"
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return "邮件服务器登录失败"
+    if isinstance(exc, ConnectionError | TimeoutError | smtplib.SMTPServerDisconnected | smtplib.SMTPConnectError):
+        return "连接邮件服务器失败"
+    return "邮件发送失败"
+
+
 def _failed(digest: EmailDigest, exc: Exception, claimed_at) -> str:
     """Record a failed attempt; schedule the retry (after commit) unless attempts are used up."""
     from . import tasks
 
     attempts = digest.attempts + 1
-    error = f"{type(exc).__name__}: {exc}"[:2000]
+    error = f"{_error_label(exc)}（{type(exc).__name__}: {exc}）"[:2000]
     if attempts >= MAX_ATTEMPTS:
         status, next_at = S.FAILED, None
     else:

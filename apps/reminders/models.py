@@ -283,3 +283,12 @@ class SweepRun(models.Model):
     @property
     def seconds(self) -> float | None:
         return (self.finished_at - self.started_at).total_seconds() if self.finished_at else None
+
+    @property
+    def abandoned(self) -> bool:
+        """Unfinished after half an hour: the process died (a sweep takes seconds to a minute)."""
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        return self.finished_at is None and timezone.now() - self.started_at > timedelta(minutes=30)

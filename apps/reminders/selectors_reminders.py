@@ -163,10 +163,10 @@ def beat_entry(now: datetime | None = None) -> BeatEntry | None:
             next_run = None
     if task.crontab_id:
         c = task.crontab
-        schedule = f"{c.minute} {c.hour} {c.day_of_month} {c.month_of_year} {c.day_of_week}（{c.timezone}）"
+        schedule = f"{c.minute} {c.hour} {c.day_of_month} {c.month_of_year} {c.day_of_week}（{_zone(c.timezone)}）"
         daily = (c.day_of_month, c.month_of_year, c.day_of_week) == ("*", "*", "*")
         if daily and c.hour.isdigit() and c.minute.isdigit():
-            schedule = f"每天 {int(c.hour):02d}:{int(c.minute):02d}（{c.timezone}）"
+            schedule = f"每天 {int(c.hour):02d}:{int(c.minute):02d}（{_zone(c.timezone)}）"
     elif task.interval_id:
         schedule = str(task.interval)
     else:
@@ -322,3 +322,7 @@ def upcoming(user, today: date, days: int = 7) -> list[UpcomingGroup]:
         for item in group.items:
             item.names = [names.get(uid, "?") for uid, _reason in item.recipients]
     return groups
+
+
+def _zone(name) -> str:
+    return "北京时间" if str(name) in ("Asia/Shanghai", "Asia/Chongqing", "PRC") else str(name)

@@ -35,6 +35,14 @@ def cn_date(value) -> str:
 
 
 @register.filter
+def cn_datetime(value) -> str:
+    """An aware datetime → '2026年11月25日 13:39' (local time)."""
+    if not value:
+        return ""
+    return f"{cn_date(value)} {timezone.localtime(value):%H:%M}"
+
+
+@register.filter
 def audit_changes(changes) -> list[tuple[str, object, object]]:
     """Audit ``changes`` as rows (field, before, after) for display."""
     if not isinstance(changes, dict):
