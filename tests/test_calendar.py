@@ -382,3 +382,10 @@ def test_calendar_in_the_browser(page, live_server):
     expect(page.locator("body")).to_contain_text("已复制到 1 个区市，新增 2 项，覆盖 0 项")
     shot(page, "calendar-03-copied")
     assert len(shinan_dates()) == 2
+
+
+def test_an_item_the_unit_handed_in_is_not_shown_as_chased(world, login, deadlines):
+    """A 待核实 rectification past its deadline waits on finance: a grey 待核实, not a red 已逾期."""
+    Rectification.objects.filter(pk=deadlines["late"].pk).update(status=Rectification.Status.VERIFYING)
+    overdue = section(page(login(world.edu_unit_filler)), "deadlines-overdue")
+    assert "超范围支出" in overdue and "已逾期2天" not in overdue and "text-bg-secondary" in overdue

@@ -203,8 +203,11 @@ class DeadlineSerializer(serializers.Serializer):
         return (self.context["today"] - d.due_on).days
 
     def get_reminder(self, d) -> str | None:
-        schedule = d.kind not in deadlines.Kind.PER_ITEM
-        badge = self.context["windows"].badge(d.due_on, d.region_id, self.context["today"], schedule=schedule)
+        windows, today = self.context["windows"], self.context["today"]
+        if d.kind in deadlines.Kind.PER_ITEM:
+            badge = windows.item_badge(d, today)
+        else:
+            badge = windows.badge(d.due_on, d.region_id, today, schedule=True)
         return badge.label if badge else None
 
 

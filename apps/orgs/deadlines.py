@@ -51,6 +51,7 @@ class Deadline:
     object_id: int
     starts_on: date | None = None
     note: str = ""
+    done_by_unit: bool = False  # the unit has finished; finance checks it (nobody is chased)
 
     @property
     def kind_label(self) -> str:
@@ -173,6 +174,7 @@ def rectification_deadlines(user, window: Window, limit: int | None = None) -> l
             region_id=r.region_id,
             object_id=r.pk,
             note=r.get_status_display(),
+            done_by_unit=r.status == Rectification.Status.VERIFYING,
         )  # fmt: skip
         for r in rows[:limit]
     ]
@@ -294,6 +296,12 @@ class ReminderWindows:
                 organization__kind=Organization.Kind.FINANCE
             )
         }
+
+    def item_badge(self, deadline: Deadline, today: date | None = None) -> Badge | None:
+        """A per-item deadline's badge; work the unit has handed in waits on finance, unchased."""
+        if deadline.done_by_unit:
+            return Badge(deadline.note, "secondary")
+        return self.badge(deadline.due_on, deadline.region_id, today)
 
     def badge(self, due: date, region_id: int, today: date | None = None, *, schedule: bool = False) -> Badge | None:
         """The reminder state of a deadline. ``schedule``: a step or round date, which passes rather
