@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "apps.evaluations",
     "apps.results",
     "apps.reminders",
+    "apps.supervision",
 ]
 
 MIDDLEWARE = [

@@ -30,6 +30,7 @@ api_v1 = [
     path("", include("apps.results.api_urls")),
     path("", include("apps.attachments.api_urls")),
     path("", include("apps.reminders.api_urls")),
+    path("", include("apps.supervision.api_urls")),
 ]
 
 urlpatterns = [
@@ -49,6 +50,7 @@ urlpatterns = [
     path("attachments/", include("apps.attachments.urls")),
     path("notifications/", include("apps.reminders.urls_notifications")),
     path("reminders/", include("apps.reminders.urls")),
+    path("supervision/", include("apps.supervision.urls")),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -118,6 +118,7 @@ def build_world() -> SimpleNamespace:
         return user
 
     w.perf_admin = person("perf_admin", w.perf_division, Role.FINANCE_PERF)
+    w.finance_leader = person("finance_leader", w.city_finance, Role.FINANCE_LEADER)
     w.sector_kjw = person("sector_kjw", w.kjw_division, Role.FINANCE_SECTOR, assigned=[w.edu, w.sci])
     w.edu_filler = person("edu_filler", w.edu, Role.DEPT_FILLER)
     w.edu_approver = person("edu_approver", w.edu, Role.DEPT_APPROVER)
@@ -137,6 +138,7 @@ def build_world() -> SimpleNamespace:
 
 PERSONAS = [
     "perf_admin",
+    "finance_leader",
     "sector_kjw",
     "edu_filler",
     "edu_approver",

@@ -22,6 +22,7 @@ NAV = {
         "shinan_edu_filler",
         "npc_liaison",
         "auditor",
+        "finance_leader",
     },
     "用户管理": {"sysadmin", "shinan_sysadmin"},
     "事前评估": {
@@ -36,6 +37,7 @@ NAV = {
         "npc_liaison",
         "auditor",
         "expert_li",
+        "finance_leader",
     },
     "目标审核": {"perf_admin", "sector_kjw", "edu_approver", "shinan_finance"},
     "安全策略": {"security_admin"},

@@ -19,6 +19,7 @@ OWNERS = ["edu", "edu_unit", "sci", "health", "shinan_edu_unit"]
 VIEW = {
     "perf_admin": {"edu", "edu_unit", "sci", "health"},
     "sector_kjw": {"edu", "edu_unit", "sci", "health"},
+    "finance_leader": set(),  # the test policy grants the leader nothing
     "edu_filler": {"edu", "edu_unit"},
     "edu_approver": {"edu", "edu_unit"},
     "edu_unit_filler": {"edu_unit"},
@@ -117,7 +118,7 @@ def test_region_readers_see_exactly_their_region(world, persona):
 
 # --- Special funds and targets (issue 3): the same three answers on the real models -----------
 
-CITY_FINANCE_READERS = {"perf_admin", "sector_kjw", "npc_liaison", "auditor"}
+CITY_FINANCE_READERS = {"perf_admin", "sector_kjw", "npc_liaison", "auditor", "finance_leader"}
 FUND_MATRIX = {
     # action → persona → owners (funds owned by these organisations) the persona may act on
     "fund.view": {p: set() for p in PERSONAS}

@@ -10,6 +10,8 @@ K = Organization.Kind
 class Role(models.TextChoices):
     FINANCE_PERF = "finance_perf", "财政绩效管理"
     FINANCE_SECTOR = "finance_sector", "财政业务处室审核"
+    # 局领导: reads the whole city's performance work, incl. referrals to the discipline commission.
+    FINANCE_LEADER = "finance_leader", "财政局领导"
     DEPT_FILLER = "dept_filler", "部门/单位填报"
     DEPT_APPROVER = "dept_approver", "部门审核"
     DISTRICT_FINANCE = "district_finance", "区市财政绩效管理"
@@ -43,7 +45,7 @@ ROLE_ORG_KINDS: dict[str, frozenset[str]] = {
     Role.AUDIT_ADMIN: FINANCE_KINDS,
 }
 # City-level roles and district-level roles must sit in an organisation of the matching region level.
-CITY_ONLY_ROLES = frozenset({Role.FINANCE_PERF, Role.FINANCE_SECTOR})
+CITY_ONLY_ROLES = frozenset({Role.FINANCE_PERF, Role.FINANCE_SECTOR, Role.FINANCE_LEADER})
 DISTRICT_ONLY_ROLES = frozenset({Role.DISTRICT_FINANCE})
 
 BUSINESS_ROLES = [r for r in Role if r not in ADMIN_ROLES]

@@ -19,6 +19,7 @@ BUSINESS_READERS = {
     R.DEPT_APPROVER: S.REGION,
     R.NPC_LIAISON: S.REGION,
     R.AUDITOR: S.REGION,
+    R.FINANCE_LEADER: S.REGION,
 }
 
 register(
@@ -69,6 +70,7 @@ FUND_READERS = {
     R.DEPT_APPROVER: S.SUBTREE,
     R.NPC_LIAISON: S.REGION,
     R.AUDITOR: S.REGION,
+    R.FINANCE_LEADER: S.REGION,
 }
 UNIT_WRITERS = {R.DEPT_FILLER: S.SUBTREE, R.DEPT_APPROVER: S.SUBTREE}
 FINANCE_DECIDERS = {R.FINANCE_PERF: S.REGION, R.DISTRICT_FINANCE: S.REGION}
@@ -216,3 +218,48 @@ register(
 ESCALATE_TO_DEPARTMENT = {R.DEPT_APPROVER: S.SUBTREE}
 ESCALATE_TO_FINANCE = {R.FINANCE_SECTOR: S.ASSIGNED, R.DISTRICT_FINANCE: S.REGION}
 ESCALATE_TO_FINANCE_FALLBACK = {R.FINANCE_PERF: S.REGION}
+
+
+# --- Supervision: annual assessment, district fiscal-operation evaluation, audit, special areas (issue 8)
+
+# Assessed bodies see their own breakdown only (a department OWN; a district finance office its
+# region, i.e. its own line in the city's sheet and its departments' in its own); the 通报 (ranked
+# totals) is read by every business reader once published — drafts only by those who manage them.
+register(
+    Action("annual.manage", "配置考核项目、计算初稿、调整得分、发布通报", FINANCE_DECIDERS),
+    Action(
+        "annual.view",
+        "查看年度考核通报（排名）",
+        {**BUSINESS_READERS, R.FINANCE_PERF: S.ALL, R.FINANCE_LEADER: S.ALL},
+    ),
+    Action(
+        "annual.breakdown",
+        "查看考核得分明细及计算依据",
+        {
+            R.FINANCE_PERF: S.ALL,
+            R.FINANCE_LEADER: S.ALL,
+            R.FINANCE_SECTOR: S.ASSIGNED,
+            R.DISTRICT_FINANCE: S.REGION,
+            R.DEPT_FILLER: S.OWN,
+            R.DEPT_APPROVER: S.OWN,
+            R.AUDITOR: S.REGION,
+        },
+    ),
+    Action("fiscal.manage", "设置财政运行评价指标、评分、发布", {R.FINANCE_PERF: S.REGION}),
+    Action(
+        "fiscal.view",
+        "查看区市财政运行综合绩效评价",
+        {R.FINANCE_PERF: S.ALL, R.FINANCE_LEADER: S.ALL, R.DISTRICT_FINANCE: S.REGION},
+    ),
+    Action("fiscal.fill", "填报本区市财政运行数据、上传佐证、报送", {R.DISTRICT_FINANCE: S.REGION}),
+    Action("finding.view", "查看审计发现问题", {**FUND_READERS, R.FINANCE_LEADER: S.ALL}),
+    Action("finding.manage", "登记审计发现、下达整改、跟踪销号", {R.AUDITOR: S.REGION}),
+    # 移送纪委监委线索: audit and finance leadership only — never the organisation concerned.
+    Action("referral.view", "查看移送纪委监委线索", {R.AUDITOR: S.REGION, R.FINANCE_LEADER: S.ALL}),
+    Action("referral.manage", "登记/更新移送纪委监委线索", {R.AUDITOR: S.REGION}),
+    Action(
+        "area.view",
+        "查看专项领域汇总（政府投资基金、PPP、政府采购、政府购买服务、政府债务）",
+        {**FUND_READERS, R.FINANCE_PERF: S.ALL, R.FINANCE_LEADER: S.ALL},
+    ),
+)

@@ -70,6 +70,7 @@ OTHER_CITY_ORGS = [
 # (username, real name, organisation code, roles, assigned departments)
 DEMO_USERS = [
     ("perf_admin", "王绩效", f"{CITY}-CZ-JX", [Role.FINANCE_PERF], []),
+    ("finance_leader", "高局长", f"{CITY}-CZ", [Role.FINANCE_LEADER], []),
     ("sector_kjw", "刘科教", f"{CITY}-CZ-KJW", [Role.FINANCE_SECTOR], [f"{CITY}-EDU", f"{CITY}-SCI"]),
     ("edu_filler", "张填报", f"{CITY}-EDU", [Role.DEPT_FILLER], []),
     ("edu_approver", "李审核", f"{CITY}-EDU", [Role.DEPT_APPROVER], []),

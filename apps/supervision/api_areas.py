@@ -1,0 +1,5 @@
+"""API of the areas part of 监督考核 under /api/v1/ (namespace ``api``)."""
+
+from rest_framework.routers import SimpleRouter
+
+router = SimpleRouter()

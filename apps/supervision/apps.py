@@ -1,0 +1,19 @@
+from django.apps import AppConfig
+
+
+class SupervisionConfig(AppConfig):
+    name = "apps.supervision"
+    verbose_name = "监督考核"
+
+    def ready(self):
+        from apps.attachments import registry
+
+        # Evidence: a district's fiscal data (added by the district until it is submitted) and an audit
+        # finding (the auditor). A hand-scored assessment line names its evidence in ``evidence``.
+        registry.register(
+            "supervision.fiscalsubmission",
+            view="fiscal.view",
+            edit="fiscal.fill",
+            editable=lambda s: s.status in ("draft", "returned"),
+        )
+        registry.register("supervision.auditfinding", view="finding.view", edit="finding.manage")
