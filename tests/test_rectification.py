@@ -475,3 +475,18 @@ def test_save_changes_only_the_fields_given(world, item):
         services.rectification_save(actor=unit, item=item)
     event = AuditEvent.objects.filter(kind="update").latest("pk")
     assert event.changes == {"measures": {"from": "M1", "to": "M2"}}
+
+
+def test_an_item_without_a_responsible_unit_is_refused_naming_the_field(world, year):
+    with pytest.raises(ValidationError) as caught:
+        services.rectification_create(
+            actor=world.perf_admin,
+            problem="未明确责任单位",
+            deadline=date(2026, 12, 31),
+            source=Rectification.Source.AUDIT,
+            source_reference="青审报〔2026〕1号",
+            fiscal_year=year,
+            today=date(2026, 6, 1),
+        )
+    assert "organization" in caught.value.message_dict
+    assert not Rectification.objects.exists()

@@ -236,7 +236,7 @@ def _build(
         created_by=actor,
         **values,
     )
-    if item.organization is not None:
+    if item.organization_id is not None:
         item.region_id = item.organization.region_id
     return item
 
@@ -303,7 +303,7 @@ def rectification_create(
         today=today,
         errors=errors,
     )
-    if item.organization is not None:
+    if item.organization_id is not None:
         _check_may_create(actor, item)
     _raise(errors)
     return _save_new(actor, item)
