@@ -216,6 +216,8 @@ SPECTACULAR_SETTINGS = {
         "AssessmentStatusEnum": "apps.assessments.models.AssessmentStatus",
         "IndicatorStatusEnum": "apps.indicators.models.LibraryIndicator.Status",
         "ConclusionEnum": "apps.assessments.models.Conclusion",
+        "AuditFindingStatusEnum": "apps.supervision.models.AuditFinding.Status",
+        "ReferralStatusEnum": "apps.supervision.models.Referral.Status",
     },
 }
 

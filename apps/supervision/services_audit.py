@@ -162,3 +162,29 @@ def referral_create(
         comment="登记移送纪委监委线索",
     )
     return referral
+
+
+@transaction.atomic
+def referral_update(*, actor, referral: Referral, status: str, outcome: str = "") -> Referral:
+    """Follow a referral (受理, 办结, 不予受理) with the commission's outcome; audited."""
+    referral = Referral.objects.select_for_update().get(pk=referral.pk)
+    _require(actor, "referral.manage", referral, "只有审计部门可以更新移送线索。")
+    if status not in Referral.Status.values:
+        raise ValidationError({"status": ["状态无效。"]})
+    outcome = (outcome or "").strip()
+    if status in (Referral.Status.CONCLUDED, Referral.Status.DECLINED) and not outcome:
+        raise ValidationError({"outcome": ["办结或不予受理时请填写办理结果。"]})
+    if status == referral.status and outcome == referral.outcome:
+        raise ValidationError({"status": ["内容没有变化。"]})
+    before = referral.status
+    referral.status, referral.outcome = status, outcome
+    referral.save(update_fields=["status", "outcome", "updated_at"])
+    audit.record(
+        audit.Kind.UPDATE,
+        actor=actor,
+        obj=referral,
+        organization=referral.organization,
+        changes={"status": {"from": before, "to": status}},
+        comment=outcome,
+    )
+    return referral

@@ -1,3 +1,14 @@
-"""Pages of the audit part of 监督考核 (mounted under /supervision/, namespace ``supervision``)."""
+"""Pages of audit supervision (mounted under /supervision/, namespace ``supervision``)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import views_audit as views
+
+urlpatterns = [
+    path("findings/", views.FindingListView.as_view(), name="finding_list"),
+    path("findings/new/", views.FindingCreateView.as_view(), name="finding_create"),
+    path("findings/<int:pk>/", views.FindingDetailView.as_view(), name="finding_detail"),
+    path("referrals/", views.ReferralListView.as_view(), name="referral_list"),
+    path("referrals/new/", views.ReferralCreateView.as_view(), name="referral_create"),
+    path("referrals/<int:pk>/", views.ReferralDetailView.as_view(), name="referral_detail"),
+]

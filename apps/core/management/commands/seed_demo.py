@@ -23,6 +23,7 @@ from apps.reminders.demo import seed_reminder_demo
 from apps.results.demo_disclosure import seed_disclosures
 from apps.results.demo_linkage import seed_linkage
 from apps.results.demo_rectification import seed_rectifications
+from apps.supervision.demo_audit import seed_audit_demo
 from apps.targets.demo import seed_targets
 
 K = Organization.Kind
@@ -146,6 +147,7 @@ class Command(BaseCommand):
         self.created += seed_key_evaluations(2025)
         # 结果应用: rectification of the 2025 results, 2027 requests linked to the grades, disclosure.
         self.created += seed_rectifications()
+        self.created += seed_audit_demo()
         self.created += seed_linkage()
         self.created += seed_disclosures()
         self.created += seed_reminder_demo()  # deadlines a few days around today, for the reminder sweep
