@@ -92,6 +92,8 @@ class FindingDetailView(ActionRequiredMixin, TemplateView):
             finding=finding,
             may_close=permissions.can(user, "finding.manage", finding)
             and finding.status == AuditFinding.Status.RECTIFYING,
+            rectification_done=finding.rectification is None
+            or finding.rectification.status == finding.rectification.Status.DONE,
             close_form=kwargs.pop("close_form", None) or FindingCloseForm(),
             history=AuditEvent.objects.for_object(finding).select_related("actor").order_by("occurred_at", "pk"),
             **kwargs,
