@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from apps.core.scoping import ScopedQuerySet
+from apps.core.scoping import RegionFromOrganizationMixin, ScopedQuerySet
 from apps.evaluations.models import Grade
 
 D = Decimal
@@ -27,7 +27,7 @@ class RectificationQuerySet(ScopedQuerySet):
         return self.open().filter(deadline__lt=today or timezone.localdate())
 
 
-class Rectification(models.Model):
+class Rectification(RegionFromOrganizationMixin):
     """One problem a unit must fix by a deadline, with evidence, verified by finance."""
 
     class Source(models.TextChoices):
@@ -123,11 +123,6 @@ class Rectification(models.Model):
 
     def __str__(self) -> str:
         return f"整改：{self.problem[:30]}"
-
-    def save(self, *args, **kwargs):
-        if self.organization_id and not self.region_id:
-            self.region_id = self.organization.region_id
-        super().save(*args, **kwargs)
 
     @property
     def is_overdue(self) -> bool:

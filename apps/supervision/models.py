@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
-from apps.core.scoping import ScopedQuerySet
+from apps.core.scoping import RegionFromOrganizationMixin, ScopedQuerySet
 from apps.evaluations.models import Grade
 
 D = Decimal
@@ -38,7 +38,7 @@ class Metric(models.TextChoices):
     MANUAL = "manual", "人工评分（附佐证）"
 
 
-class AnnualAssessment(models.Model):
+class AnnualAssessment(RegionFromOrganizationMixin):
     """One score sheet: the bodies a finance bureau assesses for one year, and the items it scores."""
 
     class Status(models.TextChoices):
@@ -94,11 +94,6 @@ class AnnualAssessment(models.Model):
     def __str__(self) -> str:
         return self.title
 
-    def save(self, *args, **kwargs):
-        if self.organization_id and not self.region_id:
-            self.region_id = self.organization.region_id
-        super().save(*args, **kwargs)
-
 
 class AssessmentItem(models.Model):
     """One configurable line of the score sheet: a metric and its points (``params`` tune the formula)."""
@@ -129,7 +124,7 @@ class AssessmentItem(models.Model):
         return self.name
 
 
-class AssessedBody(models.Model):
+class AssessedBody(RegionFromOrganizationMixin):
     """One department (or district finance office) in one assessment: its total and rank."""
 
     assessment = models.ForeignKey(
@@ -155,11 +150,6 @@ class AssessedBody(models.Model):
 
     def __str__(self) -> str:
         return f"{self.assessment} · {self.organization}"
-
-    def save(self, *args, **kwargs):
-        if self.organization_id and not self.region_id:
-            self.region_id = self.organization.region_id
-        super().save(*args, **kwargs)
 
 
 class AssessmentLine(models.Model):
@@ -225,7 +215,7 @@ class AssessmentAdjustment(models.Model):
 DEFAULT_FISCAL_GROUPS = ["收入质量", "支出结构", "预算执行", "债务风险", "绩效管理"]
 
 
-class FiscalEvaluation(models.Model):
+class FiscalEvaluation(RegionFromOrganizationMixin):
     """The city's evaluation of the districts' fiscal operation for one year."""
 
     class Status(models.TextChoices):
@@ -267,11 +257,6 @@ class FiscalEvaluation(models.Model):
     def __str__(self) -> str:
         return self.title
 
-    def save(self, *args, **kwargs):
-        if self.organization_id and not self.region_id:
-            self.region_id = self.organization.region_id
-        super().save(*args, **kwargs)
-
 
 class FiscalIndicator(models.Model):
     """One indicator of the evaluation's frame (groups default to DEFAULT_FISCAL_GROUPS)."""
@@ -307,7 +292,7 @@ class FiscalIndicator(models.Model):
         return f"{self.group} · {self.name}"
 
 
-class FiscalSubmission(models.Model):
+class FiscalSubmission(RegionFromOrganizationMixin):
     """One district's data for the evaluation (owned by its finance office), and the city's scores."""
 
     class Status(models.TextChoices):
@@ -360,11 +345,6 @@ class FiscalSubmission(models.Model):
     def __str__(self) -> str:
         return f"{self.evaluation} · {self.organization}"
 
-    def save(self, *args, **kwargs):
-        if self.organization_id and not self.region_id:
-            self.region_id = self.organization.region_id
-        super().save(*args, **kwargs)
-
 
 class FiscalValue(models.Model):
     """One district × one indicator: the value it reports, and the city's score and comment."""
@@ -403,7 +383,7 @@ class AuditCategory(models.TextChoices):
     OTHER = "other", "其他"
 
 
-class AuditFinding(models.Model):
+class AuditFinding(RegionFromOrganizationMixin):
     """A problem the audit bureau found on a fund or an organisation; it opens a rectification."""
 
     class Status(models.TextChoices):
@@ -467,13 +447,8 @@ class AuditFinding(models.Model):
     def __str__(self) -> str:
         return f"审计发现：{self.problem[:30]}"
 
-    def save(self, *args, **kwargs):
-        if self.organization_id and not self.region_id:
-            self.region_id = self.organization.region_id
-        super().save(*args, **kwargs)
 
-
-class Referral(models.Model):
+class Referral(RegionFromOrganizationMixin):
     """A violation lead referred to the discipline commission (移送纪委监委).
 
     Owned by the audit bureau that made it — never by the organisation concerned, which must not
@@ -521,8 +496,3 @@ class Referral(models.Model):
 
     def __str__(self) -> str:
         return f"移送线索：{self.subject}"
-
-    def save(self, *args, **kwargs):
-        if self.organization_id and not self.region_id:
-            self.region_id = self.organization.region_id
-        super().save(*args, **kwargs)
