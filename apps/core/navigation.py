@@ -38,6 +38,7 @@ MENU: list[NavItem] = [
     NavItem("区市对比", "results:dashboard_compare", "dashboard.compare", "columns-gap"),
     NavItem("审计发现", "supervision:finding_list", "finding.view", "search"),
     NavItem("移送线索", "supervision:referral_list", "referral.view", "shield-exclamation"),
+    NavItem("专项领域", "supervision:area_summary", "area.view", "pie-chart"),
     NavItem("事前评估", "assessments:assessment_list", "assessment.view", "clipboard-data"),
     NavItem("指标库", "indicators:library", "indicator.view", "collection"),
     NavItem("工作日历", "orgs:calendar_list", "calendar.view", "calendar3"),

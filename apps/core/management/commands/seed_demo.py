@@ -23,6 +23,7 @@ from apps.reminders.demo import seed_reminder_demo
 from apps.results.demo_disclosure import seed_disclosures
 from apps.results.demo_linkage import seed_linkage
 from apps.results.demo_rectification import seed_rectifications
+from apps.supervision.demo_areas import seed_area_demo
 from apps.supervision.demo_audit import seed_audit_demo
 from apps.targets.demo import seed_targets
 
@@ -148,6 +149,7 @@ class Command(BaseCommand):
         # 结果应用: rectification of the 2025 results, 2027 requests linked to the grades, disclosure.
         self.created += seed_rectifications()
         self.created += seed_audit_demo()
+        self.created += seed_area_demo()  # after the evaluations: every area has graded 2025 funds
         self.created += seed_linkage()
         self.created += seed_disclosures()
         self.created += seed_reminder_demo()  # deadlines a few days around today, for the reminder sweep
