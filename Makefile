@@ -56,6 +56,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_dashboard.py
 	$(BIN)/python bench/bench_public.py
 	$(BIN)/python bench/bench_reminders.py
+	$(BIN)/python bench/bench_assessment.py
 
 # Background work without Docker (needs REDIS_URL): one terminal each.
 worker: $(STAMP)

@@ -29,6 +29,7 @@ from apps.results.scale_disclosure import seed_scale_disclosures
 from apps.results.scale_linkage import seed_linkage_scale
 from apps.results.scale_npc import seed_scale_npc
 from apps.results.scale_rectification import seed_scale_rectifications
+from apps.supervision.scale_assessment import seed_scale_assessments
 from apps.targets.scale import seed_scale_funds
 
 K = Organization.Kind
@@ -84,6 +85,7 @@ class Command(BaseCommand):
             made = seed_linkage_scale(log=lambda message: self.stdout.write(str(message)))
             self.stdout.write(f"预算挂钩：新建 {made} 条预算安排记录。")
             seed_scale_disclosures(stdout=self.stdout)
+            seed_scale_assessments(stdout=self.stdout)
         # Reminders: addresses and channel choices for the scale users, calendars where missing.
         scale_reminders(stdout=self.stdout)
         elapsed = time.perf_counter() - started
