@@ -8,7 +8,7 @@ and only when the fund code does not exist yet, so a second run changes nothing.
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -104,6 +104,18 @@ def _rows_for(sector: str, rng: random.Random, library: dict) -> list[TargetIndi
     return rows
 
 
+def _filed_at(year: int, code: str):
+    """When the demo unit first sent year ``year``'s target to finance: with the budget request in the
+    autumn of ``year - 1`` (the calendar's 10-31), about one in seven a few days late — so the
+    annual assessment's on-time rate has something to measure."""
+    rng = random.Random(f"{code}-filed")  # its own stream: the fund's draws stay as they were
+    if rng.random() < 0.15:
+        day = date(year - 1, 11, rng.randint(2, 20))
+    else:
+        day = date(year - 1, 10, rng.randint(10, 31))
+    return timezone.make_aware(datetime.combine(day, time(10, rng.randint(0, 59))))
+
+
 @transaction.atomic
 def seed_targets(year: int = 2026) -> int:
     """Funds with targets for every department of every region. Returns the number of funds created."""
@@ -150,6 +162,7 @@ def seed_targets(year: int = 2026) -> int:
             if tags and n % 2 == 0:
                 fund.policy_tags.set(rng.sample(tags, 2))
             states, request_status = STORIES[n % len(STORIES)]
+            filed_at = _filed_at(year, code)
             previous = None
             for version, state in enumerate(states, start=1):
                 target = PerformanceTarget.objects.create(
@@ -165,7 +178,9 @@ def seed_targets(year: int = 2026) -> int:
                     adjustment_reason="年中预算调整，实施范围相应调整。" if version > 1 else "",
                     return_comment="部分指标值偏低，请对照上年完成情况修改。" if state == S.RETURNED else "",
                     status_changed_at=now - timedelta(days=rng.randint(1, 20)),
-                    submitted_at=now - timedelta(days=30) if state not in (S.DRAFT, S.RETURNED) else None,
+                    submitted_at=(filed_at if version == 1 else now - timedelta(days=30))
+                    if state not in (S.DRAFT, S.RETURNED)
+                    else None,
                     approved_at=now - timedelta(days=10) if state in (S.APPROVED, S.SUPERSEDED) else None,
                 )
                 rows = _rows_for(sector, rng, library)

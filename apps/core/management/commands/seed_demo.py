@@ -24,6 +24,7 @@ from apps.results.demo_disclosure import seed_disclosures
 from apps.results.demo_linkage import seed_linkage
 from apps.results.demo_rectification import seed_rectifications
 from apps.supervision.demo_areas import seed_area_demo
+from apps.supervision.demo_assessment import seed_assessment_demo
 from apps.supervision.demo_audit import seed_audit_demo
 from apps.targets.demo import seed_targets
 
@@ -152,6 +153,7 @@ class Command(BaseCommand):
         self.created += seed_area_demo()  # after the evaluations: every area has graded 2025 funds
         self.created += seed_linkage()
         self.created += seed_disclosures()
+        self.created += seed_assessment_demo()  # measures all of the above, so it comes after them
         self.created += seed_reminder_demo()  # deadlines a few days around today, for the reminder sweep
         return self.created
 
