@@ -218,6 +218,10 @@ SPECTACULAR_SETTINGS = {
         "ConclusionEnum": "apps.assessments.models.Conclusion",
         "AuditFindingStatusEnum": "apps.supervision.models.AuditFinding.Status",
         "ReferralStatusEnum": "apps.supervision.models.Referral.Status",
+        "AnnualAssessmentStatusEnum": "apps.supervision.models.AnnualAssessment.Status",
+        "AssessmentKindEnum": "apps.supervision.models.AssessmentKind",
+        "FiscalEvaluationStatusEnum": "apps.supervision.models.FiscalEvaluation.Status",
+        "FiscalSubmissionStatusEnum": "apps.supervision.models.FiscalSubmission.Status",
     },
 }
 

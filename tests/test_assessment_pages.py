@@ -277,9 +277,8 @@ def test_demo_sheets_published_and_under_review(db, client):
     from apps.accounts.models import User
     from apps.supervision.demo_assessment import seed_assessment_demo
 
-    call_command("seed_demo", stdout=StringIO())
-    seed_assessment_demo()  # the lead wires it into seed_demo; calling it again must be harmless
-    assert seed_assessment_demo() == 0
+    call_command("seed_demo", stdout=StringIO())  # seeds the sheets through seed_assessment_demo
+    assert seed_assessment_demo() == 0  # repeatable
     done = AnnualAssessment.objects.get(fiscal_year_id=2025)
     open_ = AnnualAssessment.objects.get(fiscal_year_id=2026)
     assert (done.status, open_.status) == (S.PUBLISHED, S.REVIEW)

@@ -50,6 +50,7 @@ NAV = {
         "npc_liaison",
         "auditor",
     },
+    "财政运行评价": {"perf_admin", "finance_leader", "shinan_finance"},
     "用户管理": {"sysadmin", "shinan_sysadmin"},
     "事前评估": {
         "perf_admin",

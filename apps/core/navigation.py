@@ -37,6 +37,7 @@ MENU: list[NavItem] = [
     NavItem("分析看板", "results:dashboard", "dashboard.view", "graph-up"),
     NavItem("区市对比", "results:dashboard_compare", "dashboard.compare", "columns-gap"),
     NavItem("年度考核", "supervision:assessment_list", "annual.view", "trophy"),
+    NavItem("财政运行评价", "supervision:fiscal_list", "fiscal.view", "bank"),
     NavItem("审计发现", "supervision:finding_list", "finding.view", "search"),
     NavItem("移送线索", "supervision:referral_list", "referral.view", "shield-exclamation"),
     NavItem("专项领域", "supervision:area_summary", "area.view", "pie-chart"),

@@ -7,6 +7,11 @@ class SupervisionConfig(AppConfig):
 
     def ready(self):
         from apps.attachments import registry
+        from apps.core.todo import register as register_todo
+
+        from .selectors_fiscal import fiscal_todos
+
+        register_todo(fiscal_todos)  # districts: 填报 / 修改; the city: 评分
 
         # Evidence: a district's fiscal data (added by the district until it is submitted) and an audit
         # finding (the auditor). A hand-scored assessment line names its evidence in ``evidence``.

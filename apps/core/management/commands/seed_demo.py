@@ -26,6 +26,7 @@ from apps.results.demo_rectification import seed_rectifications
 from apps.supervision.demo_areas import seed_area_demo
 from apps.supervision.demo_assessment import seed_assessment_demo
 from apps.supervision.demo_audit import seed_audit_demo
+from apps.supervision.demo_fiscal import seed_fiscal_demo
 from apps.targets.demo import seed_targets
 
 K = Organization.Kind
@@ -150,6 +151,7 @@ class Command(BaseCommand):
         # 结果应用: rectification of the 2025 results, 2027 requests linked to the grades, disclosure.
         self.created += seed_rectifications()
         self.created += seed_audit_demo()
+        self.created += seed_fiscal_demo()
         self.created += seed_area_demo()  # after the evaluations: every area has graded 2025 funds
         self.created += seed_linkage()
         self.created += seed_disclosures()
