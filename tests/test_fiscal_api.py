@@ -7,6 +7,7 @@ import pytest
 
 from apps.orgs.models import FiscalYear
 from apps.supervision import services_fiscal as services
+from apps.supervision import services_fiscal_scoring as scoring
 from apps.supervision.models import FiscalEvaluation, FiscalSubmission, FiscalValue
 from tests.querycount import assert_constant_queries
 from tests.test_fiscal_evaluation import FIGURES, add_district, fill, full_scores, opened, sub_of
@@ -121,8 +122,8 @@ def test_city_returns_scores_publishes_district_sees_scores_after(world, evaluat
     a, b = sub_of(evaluation, world.shinan_finance_org), sub_of(evaluation, district[0])
     fill(a, world.shinan_finance, FIGURES["shinan"])
     fill(b, district[1], FIGURES["shibei"])
-    services.fiscal_submit(actor=world.shinan_finance, submission=a)
-    services.fiscal_submit(actor=district[1], submission=b)
+    scoring.fiscal_submit(actor=world.shinan_finance, submission=a)
+    scoring.fiscal_submit(actor=district[1], submission=b)
     client = login(world.perf_admin)
     response = client.post(f"{SUBS}{a.pk}/return/", {"comment": ""}, content_type="application/json")
     assert response.status_code == 400 and response.json() == {"return_comment": ["请填写退回意见。"]}
@@ -175,15 +176,15 @@ def test_ranking_endpoint_for_the_district_only_after_publishing(world, evaluati
     a, b = sub_of(evaluation, world.shinan_finance_org), sub_of(evaluation, district[0])
     fill(a, world.shinan_finance, FIGURES["shinan"])
     fill(b, district[1], FIGURES["shibei"])
-    services.fiscal_submit(actor=world.shinan_finance, submission=a)
-    services.fiscal_submit(actor=district[1], submission=b)
-    services.fiscal_score(actor=world.perf_admin, submission=a, scores=full_scores(a, D("9")))
+    scoring.fiscal_submit(actor=world.shinan_finance, submission=a)
+    scoring.fiscal_submit(actor=district[1], submission=b)
+    scoring.fiscal_score(actor=world.perf_admin, submission=a, scores=full_scores(a, D("9")))
     url = f"{EVALS}{evaluation.pk}/ranking/"
     provisional = login(world.perf_admin).get(url).json()
     assert provisional["provisional"] is True and provisional["rows"][0]["rank"] == 1
     assert login(world.shinan_finance).get(url).status_code == 404
     assert login(world.edu_approver).get(url).status_code == 403
-    services.fiscal_score(actor=world.perf_admin, submission=b, scores=full_scores(b, D("8")))
+    scoring.fiscal_score(actor=world.perf_admin, submission=b, scores=full_scores(b, D("8")))
     services.fiscal_publish(actor=world.perf_admin, evaluation=evaluation, summary="平稳")
     body = login(world.shinan_finance).get(url).json()
     assert body["provisional"] is False and body["groups"][0] == "收入质量"

@@ -11,6 +11,7 @@ from apps.accounts.roles import Role
 from apps.core.models import AuditEvent
 from apps.orgs.models import Organization
 from apps.supervision import services_fiscal as services
+from apps.supervision import services_fiscal_scoring as scoring
 from apps.supervision.models import FiscalEvaluation, FiscalIndicator, FiscalSubmission, FiscalValue
 from tests.factories import OrganizationFactory, UserFactory, region
 
@@ -51,7 +52,7 @@ def fill(submission, user, figures):
     for indicator, figure in zip(indicators, figures, strict=True):
         key = "text_value" if indicator.direction == "qualitative" else "value"
         data[indicator.pk] = {key: figure, "note": "2025年决算数据"}
-    services.fiscal_values_save(actor=user, submission=submission, data=data)
+    scoring.fiscal_values_save(actor=user, submission=submission, data=data)
 
 
 def full_scores(submission, points=None):
@@ -175,7 +176,7 @@ def test_frame_locked_once_a_district_entered_a_figure(world, evaluation):
     )
     assert extra.values.count() == 2
     services.fiscal_indicator_delete(actor=world.perf_admin, indicator=extra)
-    services.fiscal_values_save(
+    scoring.fiscal_values_save(
         actor=world.shinan_finance,
         submission=sub_of(evaluation, world.shinan_finance_org),
         data={tax.pk: {"value": "80"}},
@@ -195,15 +196,15 @@ def test_district_saves_figures_a_wrong_number_saves_nothing(world, evaluation):
     tax = evaluation.indicators.get(name="税收收入占比")
     growth = evaluation.indicators.get(name="一般公共预算收入增幅")
     with pytest.raises(ValidationError) as exc:
-        services.fiscal_values_save(
+        scoring.fiscal_values_save(
             actor=world.shinan_finance, submission=sub, data={tax.pk: {"value": "80"}, growth.pk: {"value": "八十"}}
         )
     assert exc.value.message_dict[f"value_{growth.pk}"] == ["“一般公共预算收入增幅”应填写数字（%）。"]
     assert not FiscalValue.objects.filter(submission=sub, value__isnull=False).exists()
     with pytest.raises(ValidationError) as exc:
-        services.fiscal_values_save(actor=world.shinan_finance, submission=sub, data={tax.pk: {"value": "5000"}})
+        scoring.fiscal_values_save(actor=world.shinan_finance, submission=sub, data={tax.pk: {"value": "5000"}})
     assert "应在 -100% 至 1000% 之间" in str(exc.value)
-    services.fiscal_values_save(
+    scoring.fiscal_values_save(
         actor=world.shinan_finance,
         submission=sub,
         data={tax.pk: {"value": "80.5%", "note": "决算"}, growth.pk: {"value": "-2.5"}},
@@ -217,9 +218,9 @@ def test_another_district_or_the_city_cannot_fill(world, evaluation, district):
     tax = evaluation.indicators.get(name="税收收入占比")
     for actor in (district[1], world.perf_admin, world.shinan_edu_filler):
         with pytest.raises(PermissionDenied):
-            services.fiscal_values_save(actor=actor, submission=sub, data={tax.pk: {"value": "1"}})
+            scoring.fiscal_values_save(actor=actor, submission=sub, data={tax.pk: {"value": "1"}})
         with pytest.raises(PermissionDenied):
-            services.fiscal_submit(actor=actor, submission=sub)
+            scoring.fiscal_submit(actor=actor, submission=sub)
     assert not FiscalValue.objects.filter(submission=sub, value__isnull=False).exists()
     assert FiscalSubmission.objects.get(pk=sub.pk).status == S.DRAFT
 
@@ -230,15 +231,15 @@ def test_submit_lists_the_missing_indicators_then_works(world, evaluation):
     figures[6], figures[9] = "", ""  # 债务率 and the qualitative one left empty
     fill(sub, world.shinan_finance, figures)
     with pytest.raises(ValidationError) as exc:
-        services.fiscal_submit(actor=world.shinan_finance, submission=sub)
+        scoring.fiscal_submit(actor=world.shinan_finance, submission=sub)
     assert exc.value.messages == ["以下指标尚未填写：债务率、评价结果应用情况。"]
     assert FiscalSubmission.objects.get(pk=sub.pk).status == S.DRAFT
     fill(sub, world.shinan_finance, FIGURES["shinan"])
-    services.fiscal_submit(actor=world.shinan_finance, submission=sub)
+    scoring.fiscal_submit(actor=world.shinan_finance, submission=sub)
     sub.refresh_from_db()
     assert sub.status == S.SUBMITTED and sub.submitted_by == world.shinan_finance
     event = AuditEvent.objects.for_object(sub).filter(kind="transition").get()
-    assert event.changes == {"status": ["draft", "submitted"]}
+    assert event.changes == {"status": {"from": "draft", "to": "submitted"}}
     # submitted data is frozen for the district
     with pytest.raises(ValidationError):
         fill(sub, world.shinan_finance, FIGURES["shibei"])
@@ -253,24 +254,24 @@ def both_submitted(world, evaluation, district):
     a, b = sub_of(evaluation, world.shinan_finance_org), sub_of(evaluation, district[0])
     fill(a, world.shinan_finance, FIGURES["shinan"])
     fill(b, district[1], FIGURES["shibei"])
-    services.fiscal_submit(actor=world.shinan_finance, submission=a)
-    services.fiscal_submit(actor=district[1], submission=b)
+    scoring.fiscal_submit(actor=world.shinan_finance, submission=a)
+    scoring.fiscal_submit(actor=district[1], submission=b)
     return a, b
 
 
 def test_return_needs_a_comment_and_the_district_resubmits(world, both_submitted):
     a, _ = both_submitted
     with pytest.raises(ValidationError) as exc:
-        services.fiscal_return(actor=world.perf_admin, submission=a, comment="")
+        scoring.fiscal_return(actor=world.perf_admin, submission=a, comment="")
     assert exc.value.message_dict == {"return_comment": ["请填写退回意见。"]}
     with pytest.raises(PermissionDenied):
-        services.fiscal_return(actor=world.shinan_finance, submission=a, comment="自己退回")
+        scoring.fiscal_return(actor=world.shinan_finance, submission=a, comment="自己退回")
     assert FiscalSubmission.objects.get(pk=a.pk).status == S.SUBMITTED
-    services.fiscal_return(actor=world.perf_admin, submission=a, comment="债务率口径有误，请按综合财力重算。")
+    scoring.fiscal_return(actor=world.perf_admin, submission=a, comment="债务率口径有误，请按综合财力重算。")
     a.refresh_from_db()
     assert a.status == S.RETURNED
     fill(a, world.shinan_finance, [*FIGURES["shinan"][:6], "88", *FIGURES["shinan"][7:]])
-    services.fiscal_submit(actor=world.shinan_finance, submission=a)
+    scoring.fiscal_submit(actor=world.shinan_finance, submission=a)
     assert FiscalSubmission.objects.get(pk=a.pk).status == S.SUBMITTED
 
 
@@ -280,14 +281,14 @@ def test_score_checks_every_indicator_and_the_range(world, both_submitted):
     tax = a.evaluation.indicators.get(name="税收收入占比")
     scores[tax.pk] = ("11", "")
     with pytest.raises(ValidationError) as exc:
-        services.fiscal_score(actor=world.perf_admin, submission=a, scores=scores)
+        scoring.fiscal_score(actor=world.perf_admin, submission=a, scores=scores)
     assert exc.value.message_dict[f"score_{tax.pk}"] == ["“税收收入占比”的得分应在 0 至 10.00 分之间。"]
     del scores[tax.pk]
     with pytest.raises(ValidationError) as exc:
-        services.fiscal_score(actor=world.perf_admin, submission=a, scores=scores)
+        scoring.fiscal_score(actor=world.perf_admin, submission=a, scores=scores)
     assert exc.value.message_dict[f"score_{tax.pk}"] == ["请为“税收收入占比”评分。"]
     with pytest.raises(PermissionDenied):
-        services.fiscal_score(actor=world.shinan_finance, submission=a, scores=full_scores(a))
+        scoring.fiscal_score(actor=world.shinan_finance, submission=a, scores=full_scores(a))
     a.refresh_from_db()
     assert a.status == S.SUBMITTED and a.total is None
     assert not FiscalValue.objects.filter(submission=a, score__isnull=False).exists()
@@ -299,14 +300,14 @@ def test_score_then_publish_ranks_and_grades(world, both_submitted):
     evaluation = a.evaluation
     with pytest.raises(ValidationError):  # nothing scored yet: still collecting
         services.fiscal_publish(actor=world.perf_admin, evaluation=evaluation, summary="总体良好")
-    services.fiscal_score(actor=world.perf_admin, submission=a, scores=full_scores(a, D("9")), comment="收支结构合理")
+    scoring.fiscal_score(actor=world.perf_admin, submission=a, scores=full_scores(a, D("9")), comment="收支结构合理")
     a.refresh_from_db()
     assert a.status == S.SCORED and a.total == D("90.00")
     assert FiscalEvaluation.objects.get(pk=evaluation.pk).status == E.SCORING
     with pytest.raises(ValidationError) as exc:
         services.fiscal_publish(actor=world.perf_admin, evaluation=evaluation, summary="总体良好")
     assert "以下区市尚未评分：市北区财政局" in str(exc.value)
-    services.fiscal_score(actor=world.perf_admin, submission=b, scores=full_scores(b, D("7.5")))
+    scoring.fiscal_score(actor=world.perf_admin, submission=b, scores=full_scores(b, D("7.5")))
     with pytest.raises(ValidationError) as exc:
         services.fiscal_publish(actor=world.perf_admin, evaluation=evaluation, summary="")
     assert exc.value.message_dict == {"summary": ["请填写总体评价意见。"]}
@@ -321,23 +322,23 @@ def test_score_then_publish_ranks_and_grades(world, both_submitted):
     assert evaluation.status == E.PUBLISHED and evaluation.published_by == world.perf_admin
     # published: no more scores, returns or figures
     with pytest.raises(ValidationError):
-        services.fiscal_score(actor=world.perf_admin, submission=b, scores=full_scores(b))
+        scoring.fiscal_score(actor=world.perf_admin, submission=b, scores=full_scores(b))
     assert FiscalSubmission.objects.get(pk=b.pk).total == D("75.00")
 
 
 def test_equal_totals_share_a_rank(world, both_submitted):
     a, b = both_submitted
-    services.fiscal_score(actor=world.perf_admin, submission=a, scores=full_scores(a, D("8")))
-    services.fiscal_score(actor=world.perf_admin, submission=b, scores=full_scores(b, D("8")))
+    scoring.fiscal_score(actor=world.perf_admin, submission=a, scores=full_scores(a, D("8")))
+    scoring.fiscal_score(actor=world.perf_admin, submission=b, scores=full_scores(b, D("8")))
     services.fiscal_publish(actor=world.perf_admin, evaluation=a.evaluation, summary="持平")
     assert set(FiscalSubmission.objects.values_list("rank", flat=True)) == {1}
 
 
 def test_suggested_scores_follow_the_direction():
     ind = FiscalIndicator(name="x", direction="higher", max_points=D("10"))
-    assert services.suggest(ind, D("40"), [D("80"), D("40")]) == D("5.00")
-    assert services.suggest(ind, D("80"), [D("80"), D("40")]) == D("10.00")
+    assert scoring.suggest(ind, D("40"), [D("80"), D("40")]) == D("5.00")
+    assert scoring.suggest(ind, D("80"), [D("80"), D("40")]) == D("10.00")
     low = FiscalIndicator(name="债务率", direction="lower", max_points=D("10"))
-    assert services.suggest(low, D("120"), [D("90"), D("120")]) == D("7.50")
-    assert services.suggest(low, D("90"), [D("90"), D("120")]) == D("10.00")
-    assert services.suggest(FiscalIndicator(direction="qualitative", max_points=D("10")), None, []) is None
+    assert scoring.suggest(low, D("120"), [D("90"), D("120")]) == D("7.50")
+    assert scoring.suggest(low, D("90"), [D("90"), D("120")]) == D("10.00")
+    assert scoring.suggest(FiscalIndicator(direction="qualitative", max_points=D("10")), None, []) is None

@@ -10,6 +10,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from apps.supervision import services_fiscal as services
+from apps.supervision import services_fiscal_scoring as scoring
 from apps.supervision.models import FiscalEvaluation, FiscalIndicator, FiscalSubmission, FiscalValue
 from tests.querycount import assert_constant_queries
 from tests.test_fiscal_evaluation import FIGURES, add_district, fill, full_scores, opened, sub_of
@@ -33,13 +34,13 @@ def published(world, evaluation, district):
     a, b = sub_of(evaluation, world.shinan_finance_org), sub_of(evaluation, district[0])
     fill(a, world.shinan_finance, FIGURES["shinan"])
     fill(b, district[1], FIGURES["shibei"])
-    services.fiscal_submit(actor=world.shinan_finance, submission=a)
-    services.fiscal_submit(actor=district[1], submission=b)
-    services.fiscal_score(actor=world.perf_admin, submission=a, scores=full_scores(a, D("9")), comment="市南评价意见")
+    scoring.fiscal_submit(actor=world.shinan_finance, submission=a)
+    scoring.fiscal_submit(actor=district[1], submission=b)
+    scoring.fiscal_score(actor=world.perf_admin, submission=a, scores=full_scores(a, D("9")), comment="市南评价意见")
     scores = full_scores(b, D("7"))
     first = b.evaluation.indicators.order_by("sort_order").first()
     scores[first.pk] = (D("6"), "市北税收占比偏低")
-    services.fiscal_score(actor=world.perf_admin, submission=b, scores=scores, comment="市北评价意见")
+    scoring.fiscal_score(actor=world.perf_admin, submission=b, scores=scores, comment="市北评价意见")
     services.fiscal_publish(actor=world.perf_admin, evaluation=evaluation, summary="全市财政运行总体平稳。")
     return a, b
 
@@ -173,7 +174,7 @@ def test_district_fills_wrong_number_refused_then_submits(world, evaluation, log
 def test_city_returns_and_scores_from_the_pages(world, evaluation, login):
     sub = sub_of(evaluation, world.shinan_finance_org)
     fill(sub, world.shinan_finance, FIGURES["shinan"])
-    services.fiscal_submit(actor=world.shinan_finance, submission=sub)
+    scoring.fiscal_submit(actor=world.shinan_finance, submission=sub)
     client = login(world.perf_admin)
     url = reverse("supervision:fiscal_submission", args=[sub.pk])
     assert "请填写退回意见" in client.post(url, {"op": "return", "return_comment": ""}).content.decode()
@@ -181,7 +182,7 @@ def test_city_returns_and_scores_from_the_pages(world, evaluation, login):
     sub.refresh_from_db()
     assert sub.status == S.RETURNED
     assert "数据口径有误" in login(world.shinan_finance).get(url).content.decode()
-    services.fiscal_submit(actor=world.shinan_finance, submission=sub)
+    scoring.fiscal_submit(actor=world.shinan_finance, submission=sub)
     client = login(world.perf_admin)
     score_url = reverse("supervision:fiscal_score", args=[sub.pk])
     page = client.get(score_url).content.decode()
@@ -228,6 +229,11 @@ def test_export_has_ranking_and_values_sheets(world, published, login):
     assert values[1][5] == "市南区" and values[3][1] == "税收收入占比"
     assert values[3][5:9] == (80, 9, 70, 6)
     assert values[-1][0] == "合计"
+    sheet = wb["指标值"]
+    merged = {str(r) for r in sheet.merged_cells.ranges}
+    # each district's name spans its 指标值 and 得分; the fixed headers span both header rows
+    assert {"F2:G2", "H2:I2", "A2:A3", "E2:E3", "A1:I1"} <= merged
+    assert {"A4:A5", "A12:A13"} <= merged and (sheet["A4"].value, sheet["A12"].value) == ("收入质量", "绩效管理")
 
 
 def test_finance_leader_reads_everything_but_changes_nothing(world, published, login):
@@ -347,7 +353,7 @@ def test_district_uploads_evidence_on_its_own_submission_only(world, evaluation,
     assert client.get(reverse("attachments:download", args=[attachment.pk])).status_code in (403, 404)
     # once submitted the evidence is frozen
     fill(own, world.shinan_finance, FIGURES["shinan"])
-    services.fiscal_submit(actor=world.shinan_finance, submission=own)
+    scoring.fiscal_submit(actor=world.shinan_finance, submission=own)
     client = login(world.shinan_finance)
     client.post(reverse("attachments:upload", args=[ct, own.pk]), {"file": upload("late.pdf"), "next": page})
     assert Attachment.objects.count() == 1
@@ -375,11 +381,22 @@ def test_todo_provider_lists_work_for_the_district_and_the_city(world, evaluatio
     assert item.title == "填报：2026年度区市财政运行综合绩效评价" and str(own.pk) in item.url
     assert fiscal_todos(world.perf_admin) == [] and fiscal_todos(world.edu_approver) == []
     fill(own, world.shinan_finance, FIGURES["shinan"])
-    services.fiscal_submit(actor=world.shinan_finance, submission=own)
+    scoring.fiscal_submit(actor=world.shinan_finance, submission=own)
     assert fiscal_todos(world.shinan_finance) == []
     [item] = fiscal_todos(world.perf_admin)
     assert item.title.startswith("评分：市南区财政局") and item.url.endswith(f"/fiscal/submissions/{own.pk}/score/")
-    services.fiscal_return(actor=world.perf_admin, submission=own, comment="口径有误")
+    scoring.fiscal_return(actor=world.perf_admin, submission=own, comment="口径有误")
     [item] = fiscal_todos(world.shinan_finance)
     assert item.title.startswith("修改并重新报送") and "口径有误" in item.note
+    # the same due date as its reminders: at least a week after the return, even if the evaluation's is sooner
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.supervision.reminder_sources import RESUBMIT_MIN_DAYS
+
+    today = timezone.localdate()
+    type(evaluation).objects.filter(pk=evaluation.pk).update(due_on=today + timedelta(days=1))
+    [item] = fiscal_todos(world.shinan_finance)
+    assert item.due_on == today + timedelta(days=RESUBMIT_MIN_DAYS)
     assert fiscal_todos(district[1])[0].url.endswith(f"/{sub_of(evaluation, district[0]).pk}/")

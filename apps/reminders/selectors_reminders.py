@@ -30,7 +30,7 @@ PROBLEM_STATUSES = (EmailDigest.Status.FAILED, EmailDigest.Status.RETRYING)
 UPCOMING_SHOWN = 50  # work items listed per day and step on the page; the rest are counted
 
 # Steps of the work calendar, and the per-record steps sources add (a rectification's deadline).
-STEP_LABELS = {**dict(WorkStep.choices), "rectification": "整改"}
+STEP_LABELS = {**dict(WorkStep.choices), "rectification": "整改", "fiscal_evaluation": "财政运行评价"}
 
 
 def step_label(code: str) -> str:

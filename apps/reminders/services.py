@@ -81,6 +81,7 @@ SOURCE_LABELS = {
     "key_evaluations": "重点评价",
     "rectification": "整改",
     "disclosure": "信息公开",
+    "fiscal_evaluation": "财政运行评价",
 }
 
 

@@ -23,6 +23,7 @@ from apps.orgs.models import FiscalYear
 
 from . import selectors_fiscal as selectors
 from . import services_fiscal as services
+from . import services_fiscal_scoring as scoring
 from .models import FiscalEvaluation, FiscalIndicator, FiscalSubmission, FiscalValue
 
 router = SimpleRouter()
@@ -285,14 +286,14 @@ class FiscalSubmissionViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.
             row["indicator"]: {"value": row["value"] or "", "text_value": row["text_value"], "note": row["note"]}
             for row in payload.validated_data["values"]
         }
-        services.fiscal_values_save(actor=request.user, submission=submission, data=data)
+        scoring.fiscal_values_save(actor=request.user, submission=submission, data=data)
         return Response(self._read(submission.pk))
 
     @extend_schema(request=None, responses=FiscalSubmissionSerializer)
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
         """报送市财政局（全部指标填写后）。"""
-        submission = services.fiscal_submit(actor=request.user, submission=self.get_object())
+        submission = scoring.fiscal_submit(actor=request.user, submission=self.get_object())
         return Response(self._read(submission.pk))
 
     @extend_schema(request=FiscalReturnSerializer, responses=FiscalSubmissionSerializer)
@@ -303,7 +304,7 @@ class FiscalSubmissionViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.
         _require(request.user, "fiscal.manage", "只有市财政局绩效管理处可以退回。")
         payload = FiscalReturnSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        services.fiscal_return(actor=request.user, submission=submission, comment=payload.validated_data["comment"])
+        scoring.fiscal_return(actor=request.user, submission=submission, comment=payload.validated_data["comment"])
         return Response(self._read(submission.pk))
 
     @extend_schema(request=FiscalScoreSerializer, responses=FiscalSubmissionSerializer)
@@ -315,7 +316,7 @@ class FiscalSubmissionViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.
         payload = FiscalScoreSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         scores = {row["indicator"]: (row["score"], row["comment"]) for row in payload.validated_data["scores"]}
-        services.fiscal_score(
+        scoring.fiscal_score(
             actor=request.user, submission=submission, scores=scores, comment=payload.validated_data["comment"]
         )
         return Response(self._read(submission.pk))

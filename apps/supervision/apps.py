@@ -9,6 +9,7 @@ class SupervisionConfig(AppConfig):
         from apps.attachments import registry
         from apps.core.todo import register as register_todo
 
+        from . import reminder_sources  # noqa: F401  (registers the fiscal submissions with the reminder sweep)
         from .selectors_fiscal import fiscal_todos
 
         register_todo(fiscal_todos)  # districts: 填报 / 修改; the city: 评分

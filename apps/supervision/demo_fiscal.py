@@ -22,6 +22,7 @@ from apps.accounts.roles import Role
 from apps.orgs.models import FiscalYear
 
 from . import services_fiscal as services
+from . import services_fiscal_scoring as scoring
 from .models import FiscalEvaluation, FiscalIndicator, FiscalSubmission, FiscalValue
 
 YEAR = 2025
@@ -148,7 +149,7 @@ def _scores(submission: FiscalSubmission, reported: dict, qualitative_points: D)
         if indicator.direction == FiscalIndicator.Direction.QUALITATIVE:
             scores[indicator.pk] = (qualitative_points, "结果应用情况按佐证材料核定。")
             continue
-        points = services.suggest(indicator, value.value, reported.get(indicator.pk, [])) or D("0")
+        points = scoring.suggest(indicator, value.value, reported.get(indicator.pk, [])) or D("0")
         share = points / indicator.max_points
         comment = COMMENT_LOW if share < D("0.8") else ("表现突出。" if share == 1 else "")
         scores[indicator.pk] = (points, comment)
@@ -187,20 +188,20 @@ def seed_fiscal_demo() -> int:
             organization=submission.organization, groups__name=Role.DISTRICT_FINANCE, is_active=True
         ).first()
         if filler is not None:
-            services.fiscal_values_save(actor=filler, submission=submission, data=data)
-            services.fiscal_submit(actor=filler, submission=submission)
+            scoring.fiscal_values_save(actor=filler, submission=submission, data=data)
+            scoring.fiscal_submit(actor=filler, submission=submission)
             continue
         rows = {v.indicator_id: v for v in submission.values.all()}
         for indicator in indicators:
             row, entry = rows[indicator.pk], data[indicator.pk]
-            row.value = services.parse_number(entry.get("value"), indicator) if "value" in entry else None
+            row.value = scoring.parse_number(entry.get("value"), indicator) if "value" in entry else None
             row.text_value, row.note = entry.get("text_value", ""), entry["note"]
         FiscalValue.objects.bulk_update(rows.values(), ["value", "text_value", "note"])
         submission.status, submission.submitted_at = FiscalSubmission.Status.SUBMITTED, timezone.now()
         submission.save(update_fields=["status", "submitted_at", "updated_at"])
-    reported = services.reported_values(evaluation)
+    reported = scoring.reported_values(evaluation)
     for submission in submissions:
-        services.fiscal_score(
+        scoring.fiscal_score(
             actor=perf_admin,
             submission=submission,
             scores=_scores(submission, reported, qualitative[submission.pk]),

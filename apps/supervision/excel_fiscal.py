@@ -36,6 +36,30 @@ def _head(ws, labels):
     return [styled_cell(ws, label, font=BOLD, align=CENTER, fill=SHADE) for label in labels]
 
 
+FIXED_COLUMNS = 5  # 指标类别, 指标名称, 单位, 方向, 分值; then 指标值 and 得分 per district
+
+
+def _merged_header(districts: int) -> list[str]:
+    """The 指标值 sheet's two header rows: the fixed columns span both rows, each district's name
+    spans its 指标值 and 得分 columns."""
+    ranges = [f"{get_column_letter(c)}2:{get_column_letter(c)}3" for c in range(1, FIXED_COLUMNS + 1)]
+    for n in range(districts):
+        first = FIXED_COLUMNS + 1 + 2 * n
+        ranges.append(f"{get_column_letter(first)}2:{get_column_letter(first + 1)}2")
+    return ranges
+
+
+def _group_runs(groups: list[str], first_row: int) -> list[str]:
+    """Column A (指标类别) merged over each run of indicators of the same group."""
+    ranges, start = [], 0
+    for i in range(1, len(groups) + 1):
+        if i == len(groups) or groups[i] != groups[start]:
+            if i - start > 1:
+                ranges.append(f"A{first_row + start}:A{first_row + i - 1}")
+            start = i
+    return ranges
+
+
 def export(evaluation: FiscalEvaluation, today: date | None = None) -> bytes:
     result = selectors.ranking(evaluation)
     indicators = selectors.indicators_of(evaluation)
@@ -81,15 +105,23 @@ def export(evaluation: FiscalEvaluation, today: date | None = None) -> bytes:
     for i, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     ws.freeze_panes = "F4"
+    # A write-only sheet has no ``merge_cells()``; its ``merged_cells`` ranges are written on save.
+    for range_ in _merged_header(len(order)):
+        ws.merged_cells.add(range_)
+    ws.merged_cells.add(f"A1:{get_column_letter(len(widths))}1")
+    for range_ in _group_runs([i.group for i in indicators], first_row=4):
+        ws.merged_cells.add(range_)
     ws.append([_c(ws, f"{evaluation.title}指标值及得分", font=TITLE_FONT)])
     top = _head(ws, ["指标类别", "指标名称", "单位", "方向", "分值"])
     for r in order:
         top += _head(ws, [r.region, ""])
     ws.append(top)
     ws.append(_head(ws, ["", "", "", "", ""] + ["指标值", "得分"] * len(order)))
+    previous_group = None
     for indicator in indicators:
         cells = [
-            _c(ws, indicator.group),
+            # only the first row of a run of one group holds its name (the run is merged)
+            _c(ws, indicator.group if indicator.group != previous_group else "", align=CENTER),
             _c(ws, indicator.name),
             _c(ws, indicator.unit, align=CENTER),
             _c(ws, indicator.get_direction_display(), align=CENTER),
@@ -106,6 +138,7 @@ def export(evaluation: FiscalEvaluation, today: date | None = None) -> bytes:
                 cells.append(_num(ws, v.value, VALUE_FORMAT) if v.value is not None else _c(ws, ""))
             cells.append(_num(ws, v.score) if v.score is not None else _c(ws, ""))
         ws.append(cells)
+        previous_group = indicator.group
     ws.append(
         [_c(ws, "合计", font=BOLD), _c(ws, ""), _c(ws, ""), _c(ws, ""), _num(ws, sum(i.max_points for i in indicators))]
         + [c for r in order for c in (_c(ws, ""), _num(ws, r.total) if r.total is not None else _c(ws, ""))]

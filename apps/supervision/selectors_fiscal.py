@@ -237,7 +237,7 @@ def is_city_reader(user) -> bool:
 
 def suggestions_for(submission: FiscalSubmission, values: list[FiscalValue]) -> dict[int, Decimal | None]:
     """建议得分 per indicator of one submission, from the figures every reported district gave."""
-    from .services_fiscal import reported_values, suggest
+    from .services_fiscal_scoring import reported_values, suggest
 
     reported = reported_values(submission.evaluation)
     return {v.indicator_id: suggest(v.indicator, v.value, reported.get(v.indicator_id, [])) for v in values}
@@ -253,6 +253,8 @@ def fiscal_todos(user, fiscal_year=None) -> list:
 
     from apps.core.todo import TodoItem
 
+    from . import reminder_sources
+
     items: list[TodoItem] = []
     if permissions.has_action(user, "fiscal.fill"):
         rows = (
@@ -264,14 +266,20 @@ def fiscal_todos(user, fiscal_year=None) -> list:
             .select_related("evaluation")
             .order_by("evaluation__due_on", "pk")[:TODO_LIMIT]
         )
+        rows = list(rows)
+        # A returned submission is due when the reminders say (at least a week after the return).
+        returns = reminder_sources.returned_on([s.pk for s in rows if s.status == SStatus.RETURNED])
         for s in rows:
             returned = s.status == SStatus.RETURNED
+            due_on = s.evaluation.due_on
+            if returned and due_on is not None:
+                due_on = reminder_sources.due_date(due_on, returns.get(s.pk))
             items.append(
                 TodoItem(
                     title=f"{'修改并重新报送' if returned else '填报'}：{s.evaluation.title}",
                     url=reverse("supervision:fiscal_submission", args=[s.pk]),
                     category="财政运行评价",
-                    due_on=s.evaluation.due_on,
+                    due_on=due_on,
                     note=f"市财政局退回：{s.return_comment}" if returned else s.get_status_display(),
                 )
             )

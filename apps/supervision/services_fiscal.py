@@ -1,6 +1,7 @@
-"""区市财政运行综合绩效评价: the city finance bureau sets up an indicator frame, each district's
-finance office reports its figures with evidence, the city scores and comments, then publishes a
-ranking.
+"""区市财政运行综合绩效评价, the city's side of the frame: the city finance bureau creates the
+evaluation with its indicator frame, opens it to the districts, and publishes the ranking. The
+districts' figures, 报送, the city's return and scores, and the suggested scores are in
+``services_fiscal_scoring``.
 
 Flow: evaluation 草稿 → 区市填报中 (``fiscal_evaluation_open`` creates one submission per district
 finance office) → 评分中 (the first score) → 已发布 (``fiscal_publish``, every submission scored).
@@ -11,11 +12,11 @@ The frame may change while the evaluation is a draft, and while collecting as lo
 has entered any figure (a new indicator then gets an empty value row in every submission).
 Every write is atomic, checked against the policy (``fiscal.manage`` on the evaluation,
 ``fiscal.fill`` on the submission), audited, and refused with a Chinese message naming the field.
+The guards and locks below are shared with ``services_fiscal_scoring``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -58,9 +59,6 @@ DEFAULT_FISCAL_INDICATORS = (
         "评价结果与预算安排挂钩、整改、公开的情况（定性）。",
     ),
 )
-
-PERCENT_RANGE = (D("-100"), D("1000"))
-VALUE_LIMIT = D("99999999999999")  # NUMERIC(18,4)
 
 
 # --- guards ----------------------------------------------------------------------------------
@@ -115,7 +113,9 @@ def _lock_submission(submission: FiscalSubmission) -> FiscalSubmission:
 
 
 def _transition(actor, obj, before: str, after: str, comment: str = "") -> None:
-    audit.record(audit.Kind.TRANSITION, actor=actor, obj=obj, changes={"status": [before, after]}, comment=comment)
+    audit.record(
+        audit.Kind.TRANSITION, actor=actor, obj=obj, changes={"status": {"from": before, "to": after}}, comment=comment
+    )
 
 
 # --- the evaluation and its frame --------------------------------------------------------------
@@ -173,7 +173,7 @@ def fiscal_evaluation_create(*, actor, fiscal_year, title: str, due_on: date | N
         audit.Kind.CREATE,
         actor=actor,
         obj=evaluation,
-        changes={"status": [None, evaluation.status]},
+        changes={"status": {"from": None, "to": evaluation.status}},
         comment=f"新建评价，默认指标 {len(DEFAULT_FISCAL_INDICATORS)} 项",
     )
     return evaluation
@@ -260,7 +260,9 @@ def fiscal_indicator_add(
         audit.Kind.UPDATE,
         actor=actor,
         obj=evaluation,
-        changes={"indicator": [None, f"{indicator.group} · {indicator.name}（{indicator.max_points}分）"]},
+        changes={
+            "indicator": {"from": None, "to": f"{indicator.group} · {indicator.name}（{indicator.max_points}分）"}
+        },
         comment="新增评价指标",
     )
     return indicator
@@ -296,7 +298,11 @@ def fiscal_indicator_delete(*, actor, indicator: FiscalIndicator) -> None:
     label = f"{indicator.group} · {indicator.name}"
     FiscalIndicator.objects.filter(pk=indicator.pk).delete()
     audit.record(
-        audit.Kind.UPDATE, actor=actor, obj=evaluation, changes={"indicator": [label, None]}, comment="删除评价指标"
+        audit.Kind.UPDATE,
+        actor=actor,
+        obj=evaluation,
+        changes={"indicator": {"from": label, "to": None}},
+        comment="删除评价指标",
     )
 
 
@@ -352,223 +358,6 @@ def fiscal_evaluation_update(
     return evaluation
 
 
-# --- the district's data -------------------------------------------------------------------------
-
-
-@dataclass
-class Entry:
-    value: str = ""
-    text_value: str = ""
-    note: str = ""
-
-
-def parse_number(raw, indicator: FiscalIndicator) -> Decimal | None:
-    """A figure as typed ("12.5", "12.5%", "1,234"); ``ValidationError`` naming the indicator."""
-    text = str(raw if raw is not None else "").strip().replace(",", "").replace("，", "")
-    if text.endswith("%") and indicator.unit == "%":
-        text = text[:-1].strip()
-    if not text:
-        return None
-    try:
-        number = D(text)
-    except InvalidOperation:
-        number = None
-    if number is None or not number.is_finite():
-        raise ValidationError(f"“{indicator.name}”应填写数字{f'（{indicator.unit}）' if indicator.unit else ''}。")
-    if abs(number) > VALUE_LIMIT:
-        raise ValidationError(f"“{indicator.name}”数值过大。")
-    low, high = PERCENT_RANGE
-    if indicator.unit == "%" and not low <= number <= high:
-        raise ValidationError(f"“{indicator.name}”应在 -100% 至 1000% 之间。")
-    return number.quantize(D("0.0001"))
-
-
-def _values_of(submission: FiscalSubmission) -> list[FiscalValue]:
-    return list(
-        FiscalValue.objects.filter(submission=submission)
-        .select_related("indicator")
-        .order_by("indicator__sort_order", "indicator_id")
-    )
-
-
-@transaction.atomic
-def fiscal_values_save(*, actor, submission: FiscalSubmission, data: dict) -> FiscalSubmission:
-    """Save the district's figures. ``data``: ``{indicator_id: Entry | {"value", "text_value", "note"}}``;
-    indicators not in ``data`` keep their values. All or nothing: one bad figure saves none."""
-    submission = _lock_submission(submission)
-    _require_fill(actor, submission)
-    if submission.evaluation.status not in (EStatus.COLLECTING, EStatus.SCORING) or submission.status not in (
-        SStatus.DRAFT,
-        SStatus.RETURNED,
-    ):
-        raise ValidationError({"status": [f"当前状态为“{submission.get_status_display()}”，不能修改填报数据。"]})
-    rows = {v.indicator_id: v for v in _values_of(submission)}
-    errors: dict[str, list[str]] = {}
-    changed: list[FiscalValue] = []
-    for key, raw in (data or {}).items():
-        try:
-            row = rows[int(key)]
-        except (KeyError, ValueError, TypeError):
-            errors.setdefault("values", []).append(f"指标编号 {key} 不属于本评价。")
-            continue
-        entry = (
-            raw
-            if isinstance(raw, Entry)
-            else Entry(**{k: str(v or "") for k, v in dict(raw).items() if k in Entry.__dataclass_fields__})
-        )
-        indicator = row.indicator
-        note = entry.note.strip()
-        if indicator.direction == Direction.QUALITATIVE:
-            value, text = None, entry.text_value.strip()
-            if len(text) > 2000:
-                errors.setdefault(f"text_{indicator.pk}", []).append(f"“{indicator.name}”不能超过2000个字。")
-        else:
-            text = ""
-            try:
-                value = parse_number(entry.value, indicator)
-            except ValidationError as exc:
-                errors.setdefault(f"value_{indicator.pk}", []).extend(exc.messages)
-                continue
-        if len(note) > 1000:
-            errors.setdefault(f"note_{indicator.pk}", []).append(f"“{indicator.name}”的数据说明不能超过1000个字。")
-        if (row.value, row.text_value, row.note) != (value, text, note):
-            row.value, row.text_value, row.note = value, text, note
-            changed.append(row)
-    if errors:
-        raise ValidationError(errors)
-    if changed:
-        FiscalValue.objects.bulk_update(changed, ["value", "text_value", "note"])
-        submission.save(update_fields=["updated_at"])
-        audit.record(
-            audit.Kind.UPDATE,
-            actor=actor,
-            obj=submission,
-            changes={
-                "values": [
-                    None,
-                    [f"{r.indicator.name}={r.value if r.value is not None else r.text_value[:20]}" for r in changed],
-                ]
-            },
-            comment=f"保存填报数据（{len(changed)} 项）",
-        )
-    return submission
-
-
-def missing_indicators(submission: FiscalSubmission) -> list[str]:
-    return [
-        v.indicator.name
-        for v in _values_of(submission)
-        if (v.value is None if v.indicator.direction != Direction.QUALITATIVE else not v.text_value.strip())
-    ]
-
-
-@transaction.atomic
-def fiscal_submit(*, actor, submission: FiscalSubmission) -> FiscalSubmission:
-    """填报中/已退回 → 已报送, once every indicator is filled."""
-    submission = _lock_submission(submission)
-    _require_fill(actor, submission)
-    if submission.evaluation.status not in (EStatus.COLLECTING, EStatus.SCORING) or submission.status not in (
-        SStatus.DRAFT,
-        SStatus.RETURNED,
-    ):
-        raise ValidationError({"status": [f"当前状态为“{submission.get_status_display()}”，不能报送。"]})
-    missing = missing_indicators(submission)
-    if missing:
-        raise ValidationError({"values": [f"以下指标尚未填写：{'、'.join(missing)}。"]})
-    before = submission.status
-    submission.status, submission.submitted_at, submission.submitted_by = SStatus.SUBMITTED, timezone.now(), actor
-    submission.save(update_fields=["status", "submitted_at", "submitted_by", "updated_at"])
-    _transition(actor, submission, before, SStatus.SUBMITTED, "报送财政运行数据")
-    return submission
-
-
-# --- the city's review ---------------------------------------------------------------------------
-
-
-@transaction.atomic
-def fiscal_return(*, actor, submission: FiscalSubmission, comment: str) -> FiscalSubmission:
-    """已报送 → 已退回 with the reason, for the district to correct and resubmit."""
-    submission = _lock_submission(submission)
-    _require_manage(actor, submission.evaluation)
-    if submission.evaluation.status == EStatus.PUBLISHED or submission.status != SStatus.SUBMITTED:
-        raise ValidationError(
-            {"status": [f"当前状态为“{submission.get_status_display()}”，只有已报送的数据可以退回。"]}
-        )
-    comment = (comment or "").strip()
-    if not comment:
-        raise ValidationError({"return_comment": ["请填写退回意见。"]})
-    submission.status, submission.return_comment = SStatus.RETURNED, comment[:2000]
-    submission.save(update_fields=["status", "return_comment", "updated_at"])
-    _transition(actor, submission, SStatus.SUBMITTED, SStatus.RETURNED, comment)
-    return submission
-
-
-@transaction.atomic
-def fiscal_score(*, actor, submission: FiscalSubmission, scores: dict, comment: str = "") -> FiscalSubmission:
-    """Score every indicator (0 ≤ score ≤ its points) with an optional comment each; the total is the
-    sum. ``scores``: ``{indicator_id: (score, comment)}``. 已报送/已评分 → 已评分; the evaluation
-    moves to 评分中 on its first score."""
-    # the evaluation first, then the submission: the same order as ``fiscal_publish``
-    evaluation = _lock_evaluation(FiscalEvaluation(pk=submission.evaluation_id))
-    submission = FiscalSubmission.objects.select_for_update().get(pk=submission.pk)
-    submission.evaluation = evaluation
-    _require_manage(actor, evaluation)
-    if evaluation.status not in (EStatus.COLLECTING, EStatus.SCORING) or submission.status not in (
-        SStatus.SUBMITTED,
-        SStatus.SCORED,
-    ):
-        raise ValidationError(
-            {"status": [f"当前状态为“{submission.get_status_display()}”，只有已报送的数据可以评分。"]}
-        )
-    rows = _values_of(submission)
-    given = {}
-    for key, pair in (scores or {}).items():
-        try:
-            given[int(key)] = pair
-        except (TypeError, ValueError):
-            continue
-    errors: dict[str, list[str]] = {}
-    for row in rows:
-        indicator = row.indicator
-        raw, remark = given.get(indicator.pk, (None, ""))
-        text = str(raw if raw is not None else "").strip()
-        if not text:
-            errors.setdefault(f"score_{indicator.pk}", []).append(f"请为“{indicator.name}”评分。")
-            continue
-        try:
-            score = D(text).quantize(TWO)
-        except InvalidOperation:
-            errors.setdefault(f"score_{indicator.pk}", []).append(f"“{indicator.name}”的得分应为数字。")
-            continue
-        if not score.is_finite() or score < 0 or score > indicator.max_points:
-            errors.setdefault(f"score_{indicator.pk}", []).append(
-                f"“{indicator.name}”的得分应在 0 至 {indicator.max_points} 分之间。"
-            )
-            continue
-        row.score, row.comment = score, str(remark or "").strip()[:2000]
-    if errors:
-        raise ValidationError(errors)
-    FiscalValue.objects.bulk_update(rows, ["score", "comment"])
-    before = submission.status
-    submission.total = sum((r.score for r in rows), D("0")).quantize(TWO)
-    submission.comment = (comment or "").strip()[:4000]
-    submission.status, submission.scored_by, submission.scored_at = SStatus.SCORED, actor, timezone.now()
-    submission.save(update_fields=["status", "total", "comment", "scored_by", "scored_at", "updated_at"])
-    # the total stays out of the comment: the district reads its history before the results are published
-    audit.record(
-        audit.Kind.TRANSITION,
-        actor=actor,
-        obj=submission,
-        changes={"status": [before, SStatus.SCORED], "total": [None, str(submission.total)]},
-        comment="完成评分",
-    )
-    if evaluation.status == EStatus.COLLECTING:
-        evaluation.status = EStatus.SCORING
-        evaluation.save(update_fields=["status", "updated_at"])
-        _transition(actor, evaluation, EStatus.COLLECTING, EStatus.SCORING, "开始评分")
-    return submission
-
-
 @transaction.atomic
 def fiscal_publish(*, actor, evaluation: FiscalEvaluation, summary: str) -> FiscalEvaluation:
     """评分中 → 已发布 once every district is scored: ranks (ties share a rank) and grades."""
@@ -595,41 +384,3 @@ def fiscal_publish(*, actor, evaluation: FiscalEvaluation, summary: str) -> Fisc
     evaluation.save(update_fields=["status", "summary", "published_at", "published_by", "updated_at"])
     _transition(actor, evaluation, EStatus.SCORING, EStatus.PUBLISHED, "发布评价结果")
     return evaluation
-
-
-# --- suggested scores ----------------------------------------------------------------------------
-
-
-def suggest(indicator: FiscalIndicator, value: Decimal | None, values: list[Decimal]) -> Decimal | None:
-    """建议得分 from the figures of every reported district: higher-better ``max × value / best``,
-    lower-better ``max × best / value`` (clamped to 0…max); none for qualitative indicators."""
-    if value is None or not values or indicator.direction == Direction.QUALITATIVE:
-        return None
-    top = indicator.max_points
-    if indicator.direction == Direction.HIGHER:
-        best = max(values)
-        if best <= 0:
-            return None
-        result = top * value / best
-    else:
-        best = min(values)
-        if value <= 0 or value == best:
-            result = top
-        elif best <= 0:
-            return None
-        else:
-            result = top * best / value
-    return min(max(result, D("0")), top).quantize(TWO)
-
-
-def reported_values(evaluation: FiscalEvaluation) -> dict[int, list[Decimal]]:
-    """indicator id → figures of the districts that have reported (submitted or scored)."""
-    rows = FiscalValue.objects.filter(
-        submission__evaluation=evaluation,
-        submission__status__in=(SStatus.SUBMITTED, SStatus.SCORED),
-        value__isnull=False,
-    ).values_list("indicator_id", "value")
-    result: dict[int, list[Decimal]] = {}
-    for indicator_id, value in rows:
-        result.setdefault(indicator_id, []).append(value)
-    return result

@@ -23,6 +23,7 @@ from apps.core.views_mixins import ActionRequiredMixin, add_service_errors
 from . import excel_fiscal
 from . import selectors_fiscal as selectors
 from . import services_fiscal as services
+from . import services_fiscal_scoring as scoring
 from .forms_fiscal import (
     EvaluationEditForm,
     EvaluationForm,
@@ -243,9 +244,9 @@ class FiscalSubmissionView(ActionRequiredMixin, TemplateView):
             form = ValuesForm(request.POST, values=values)
             if form.is_valid():
                 try:
-                    services.fiscal_values_save(actor=request.user, submission=submission, data=form.entries())
+                    scoring.fiscal_values_save(actor=request.user, submission=submission, data=form.entries())
                     if op == "submit":
-                        services.fiscal_submit(actor=request.user, submission=submission)
+                        scoring.fiscal_submit(actor=request.user, submission=submission)
                 except ValidationError as exc:
                     add_service_errors(form, exc)
                 else:
@@ -258,7 +259,7 @@ class FiscalSubmissionView(ActionRequiredMixin, TemplateView):
             form = ReturnForm(request.POST)
             if form.is_valid():
                 try:
-                    services.fiscal_return(
+                    scoring.fiscal_return(
                         actor=request.user, submission=submission, comment=form.cleaned_data["return_comment"]
                     )
                 except ValidationError as exc:
@@ -299,7 +300,7 @@ class FiscalScoreView(ActionRequiredMixin, TemplateView):
         form = ScoreForm(request.POST, values=values, suggestions=selectors.suggestions_for(submission, values))
         if form.is_valid():
             try:
-                services.fiscal_score(
+                scoring.fiscal_score(
                     actor=request.user,
                     submission=submission,
                     scores=form.scores(),

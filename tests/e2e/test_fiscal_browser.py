@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from apps.orgs.models import FiscalYear
-from apps.supervision import services_fiscal as services
+from apps.supervision import services_fiscal_scoring as scoring
 from apps.supervision.models import FiscalEvaluation, FiscalSubmission, FiscalValue
 from tests.conftest import build_world
 from tests.e2e.test_login_browser import shot
@@ -65,10 +65,10 @@ def test_fiscal_evaluation_from_frame_to_ranking(page, live_server, world):
 
     other = sub_of(evaluation, world.shibei_org)
     fill(other, world.shibei_finance, FIGURES["shibei"])
-    services.fiscal_submit(actor=world.shibei_finance, submission=other)
+    scoring.fiscal_submit(actor=world.shibei_finance, submission=other)
     scores = full_scores(other, 7)
     scores[indicators[0].pk] = (6, "市北税收占比偏低")
-    services.fiscal_score(actor=world.perf_admin, submission=other, scores=scores, comment="市北评价意见")
+    scoring.fiscal_score(actor=world.perf_admin, submission=other, scores=scores, comment="市北评价意见")
 
     as_user(page, base, "perf_admin")
     page.goto(f"{base}/supervision/fiscal/{evaluation.pk}/")

@@ -155,8 +155,8 @@ class Command(BaseCommand):
         self.created += seed_area_demo()  # after the evaluations: every area has graded 2025 funds
         self.created += seed_linkage()
         self.created += seed_disclosures()
-        self.created += seed_assessment_demo()  # measures all of the above, so it comes after them
         self.created += seed_reminder_demo()  # deadlines a few days around today, for the reminder sweep
+        self.created += seed_assessment_demo()  # measures all of the above, so it comes last
         return self.created
 
     def org(self, code, name, kind, region, parent=None, short_name="") -> Organization:
