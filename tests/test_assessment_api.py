@@ -9,7 +9,14 @@ from rest_framework.test import APIClient
 
 from apps.core.models import BackgroundJob
 from apps.supervision import services_assessment_review as review
-from apps.supervision.models import AnnualAssessment, AssessedBody, AssessmentAdjustment, AssessmentKind, Metric
+from apps.supervision.models import (
+    AnnualAssessment,
+    AssessedBody,
+    AssessmentAdjustment,
+    AssessmentItem,
+    AssessmentKind,
+    Metric,
+)
 from tests.test_assessment_review import body, computed_sheet, line_of, score_manual
 
 D = Decimal
@@ -167,3 +174,86 @@ def test_schema_validates_and_this_part_adds_no_component_warning(db):
     messages = [*GENERATOR_STATS._warn_cache, *GENERATOR_STATS._error_cache]
     mine = ("api_assessment", "AnnualAssessment", "AssessedBody", "AssessmentLine", "AssessmentItem")
     assert not [m for m in messages if any(name in m for name in mine)], messages
+
+
+BAD_NUMBERS = ["²", "abc", "99999999999999999999"]
+
+
+@pytest.mark.parametrize("raw", BAD_NUMBERS)
+def test_bad_query_numbers_are_a_400_naming_the_parameter(world, sheet, api, raw):
+    client = api(world.perf_admin)
+    response = client.get(BASE, {"year": raw})
+    assert response.status_code == 400 and "考核年度" in response.data["year"][0]
+    response = client.get(BODIES, {"assessment": raw})
+    assert response.status_code == 400 and "考核编号" in response.data["assessment"][0]
+    assert client.get(f"{BASE}{sheet.pk}/items/{raw}/").status_code in (404, 405)
+    assert client.patch(f"{BASE}{sheet.pk}/items/{raw}/", {"name": "x"}, format="json").status_code == 404
+
+
+def test_publish_reports_the_notice_and_the_unscored_items_together(world, sheet, api):
+    response = api(world.perf_admin).post(f"{BASE}{sheet.pk}/publish/", {"notice": ""}, format="json")
+    assert response.status_code == 400
+    assert response.data["notice"] == ["请填写通报说明。"] and "尚未评分" in response.data["status"][0]
+    sheet.refresh_from_db()
+    assert sheet.status == S.REVIEW
+
+
+def items_url(sheet, item=None):
+    return f"{BASE}{sheet.pk}/items/" + (f"{item.pk}/" if item else "")
+
+
+def test_finance_configures_items_by_api(world, year, api):
+    from apps.supervision import services_assessment as engine
+
+    sheet = engine.assessment_create(actor=world.perf_admin, fiscal_year=year, kind=AssessmentKind.DEPARTMENTS)
+    client = api(world.perf_admin)
+    listed = client.get(items_url(sheet))
+    assert listed.status_code == 200 and len(listed.data) == 8 and listed.data[0]["sort_order"] == 1
+    bad = client.post(items_url(sheet), {"name": "", "metric": "manual", "max_points": "abc"}, format="json")
+    assert (
+        bad.status_code == 400 and bad.data["name"] == ["请填写考核项目名称。"] and "分值" in bad.data["max_points"][0]
+    )
+    bad = client.post(items_url(sheet), {"name": "偏差", "metric": "score_gap", "max_points": "5",
+                                         "params": {"tolerance": "x"}}, format="json")  # fmt: skip
+    assert bad.status_code == 400 and "允许偏差" in str(bad.data["params"])
+    assert sheet.items.count() == 8
+    made = client.post(
+        items_url(sheet),
+        {"name": "评价偏差二", "metric": "score_gap", "max_points": "6", "params": {"tolerance": 3}},
+        format="json",
+    )
+    assert made.status_code == 201, made.data
+    item = AssessmentItem.objects.get(pk=made.data["id"])
+    assert item.params == {"tolerance": 3} and item.sort_order == 9
+    changed = client.patch(items_url(sheet, item), {"max_points": "7.5"}, format="json")
+    assert changed.status_code == 200 and changed.data["max_points"] == "7.50"
+    item.refresh_from_db()
+    assert item.name == "评价偏差二" and item.params == {"tolerance": 3}  # what was not sent is kept
+    switched = client.patch(items_url(sheet, item), {"metric": "manual"}, format="json")
+    assert switched.status_code == 200 and switched.data["params"] == {}
+    refused = client.patch(items_url(sheet, item), {"max_points": "0"}, format="json")
+    assert refused.status_code == 400 and "max_points" in refused.data
+    assert client.delete(items_url(sheet, item)).status_code == 204
+    assert not AssessmentItem.objects.filter(pk=item.pk).exists()
+
+
+@pytest.mark.parametrize("persona", ["edu_approver", "finance_leader", "npc_liaison", "shinan_finance"])
+def test_items_are_configured_only_by_the_managing_finance_bureau(world, sheet, api, persona):
+    item = sheet.items.order_by("pk").first()
+    client = api(getattr(world, persona))
+    data = {"name": "x", "metric": "manual", "max_points": "1"}
+    assert client.post(items_url(sheet), data, format="json").status_code in (403, 404)
+    assert client.patch(items_url(sheet, item), {"max_points": "1"}, format="json").status_code in (403, 404)
+    assert client.delete(items_url(sheet, item)).status_code in (403, 404)
+    expected = 404 if persona == "shinan_finance" else 403
+    assert client.post(items_url(sheet), data, format="json").status_code == expected
+    assert sheet.items.count() == 8 and AssessmentItem.objects.get(pk=item.pk).max_points == item.max_points
+
+
+def test_items_cannot_change_once_published(world, sheet, api):
+    score_manual(world, sheet)
+    review.assessment_publish(actor=world.perf_admin, assessment=sheet, notice="通报")
+    item = sheet.items.order_by("pk").first()
+    response = api(world.perf_admin).patch(items_url(sheet, item), {"max_points": "1"}, format="json")
+    assert response.status_code == 400
+    assert api(world.edu_approver).get(items_url(sheet)).status_code == 200  # a reader of the 通报 sees them

@@ -4,6 +4,7 @@ departments sheet; the printable 通报 and the Excel; constant queries as the b
 
 import io
 from decimal import Decimal
+from urllib.parse import quote
 
 import pytest
 from django.urls import reverse
@@ -13,7 +14,14 @@ from apps.core.models import AuditEvent, BackgroundJob
 from apps.orgs.models import FiscalYear, Organization
 from apps.supervision import services_assessment as engine
 from apps.supervision import services_assessment_review as review
-from apps.supervision.models import AnnualAssessment, AssessedBody, AssessmentAdjustment, AssessmentKind, Metric
+from apps.supervision.models import (
+    AnnualAssessment,
+    AssessedBody,
+    AssessmentAdjustment,
+    AssessmentItem,
+    AssessmentKind,
+    Metric,
+)
 from tests.factories import OrganizationFactory
 from tests.querycount import assert_constant_queries
 from tests.test_assessment_review import body, computed_sheet, line_of, score_manual
@@ -218,13 +226,14 @@ def test_excel_for_finance_and_for_a_department(world, published, login):
     assert wb.sheetnames == ["排名", "明细"]
     header = [c.value for c in wb["排名"][3]]
     assert header[:2] == ["名次", "被考核单位"] and header[-2:] == ["总分", "等次"] and len(header) == 12
-    names = {row[0].value for row in wb["明细"].iter_rows(min_row=3)}
+    assert response["Content-Disposition"].endswith(quote("_通报.xlsx"))
+    names = {row[0].value for row in wb["明细"].iter_rows(min_row=4)}
     assert names == {"青岛市教育局", "青岛市科学技术局", "青岛市卫生健康委员会"}
-    assert any(row[7].value == "部分项目未公开绩效目标" for row in wb["明细"].iter_rows(min_row=3))
+    assert any(row[7].value == "部分项目未公开绩效目标" for row in wb["明细"].iter_rows(min_row=4))
     assert AuditEvent.objects.filter(kind=AuditEvent.Kind.EXPORT, actor=world.perf_admin).exists()
     wb = load_workbook(io.BytesIO(login(world.edu_approver).get(url("assessment_export", published)).content))
     assert [c.value for c in wb["排名"][3]] == ["名次", "被考核单位", "总分", "等次"]
-    assert {row[0].value for row in wb["明细"].iter_rows(min_row=3)} == {"青岛市教育局"}
+    assert {row[0].value for row in wb["明细"].iter_rows(min_row=4)} == {"青岛市教育局"}
 
 
 def _grow(world, sheet, n=3):
@@ -316,3 +325,114 @@ def test_list_filters_by_year(world, sheet, login):
     client = login(world.perf_admin)
     assert sheet.title in client.get(LIST, {"year": 2026}).content.decode()
     assert sheet.title not in client.get(LIST, {"year": 2025}).content.decode()
+
+
+BAD_NUMBERS = ["²", "abc", "99999999999999999999"]
+
+
+@pytest.mark.parametrize("raw", BAD_NUMBERS)
+def test_bad_numbers_never_give_a_500(world, sheet, login, raw):
+    client = login(world.perf_admin)
+    response = client.get(LIST, {"year": raw})  # not a year: the list of every year
+    assert response.status_code == 200 and sheet.title in response.content.decode()
+    target = body(sheet, world.edu)
+    line = line_of(sheet, world.edu, Metric.TARGET_ON_TIME)
+    refused = client.post(url("assessment_body", sheet, target.pk), {"line": raw, f"l{line.pk}-points": "1"})
+    assert refused.status_code == 404
+    bad_order = client.post(
+        url("assessment_item_create", sheet),
+        {"sort_order": raw, "name": "档案管理", "metric": "manual", "max_points": "5"},
+    )
+    assert bad_order.status_code == 200 and "序号应为0至32767之间的整数" in bad_order.content.decode()
+    for path in (f"/supervision/assessments/{quote(raw)}/", f"/supervision/assessments/{sheet.pk}/items/{quote(raw)}/"):
+        assert client.get(path).status_code == 404  # an id that is no number (or overflows) is simply not found
+    assert client.get(f"/supervision/assessments/{sheet.pk}/bodies/{quote(raw)}/").status_code == 404
+    line.refresh_from_db()
+    assert not line.adjusted and not sheet.items.filter(name="档案管理").exists()
+    assert not AssessmentAdjustment.objects.exists()
+
+
+def test_a_refused_adjustment_names_the_line_and_focuses_its_field(world, sheet, login):
+    client = login(world.perf_admin)
+    line = line_of(sheet, world.edu, Metric.DISCLOSURE)  # a lower line
+    page_url = url("assessment_body", sheet, body(sheet, world.edu).pk)
+    page = client.post(page_url, {"line": line.pk, f"l{line.pk}-points": "3", f"l{line.pk}-reason": ""})
+    html = page.content.decode()
+    assert page.status_code == 200 and 'id="adjust-failed"' in html
+    assert f'href="#line-{line.pk}"' in html and f"“{line.item.name}”的得分调整未保存" in html
+    assert "请填写调整理由" in html
+    focused = [chunk for chunk in html.split("<") if "autofocus" in chunk]
+    assert len(focused) == 1 and f'id="id_l{line.pk}-reason"' in focused[0]
+    line.refresh_from_db()
+    assert not line.adjusted
+
+
+def test_item_form_has_real_score_gap_fields_and_no_silent_default_metric(world, year, login):
+    sheet = engine.assessment_create(actor=world.perf_admin, fiscal_year=year, kind=AssessmentKind.DEPARTMENTS)
+    client = login(world.perf_admin)
+    form = client.get(url("assessment_item_create", sheet)).content.decode()
+    assert '<option value="" selected>请选择</option>' in form
+    assert "允许偏差（分）" in form and "每超 1 分扣分" in form and "JSON" not in form
+    unchosen = client.post(url("assessment_item_create", sheet), {"name": "偏差", "max_points": "5"})
+    assert unchosen.status_code == 200 and "请选择计分方式" in unchosen.content.decode()
+    data = {"name": "评价偏差", "metric": "score_gap", "max_points": "10", "tolerance": "abc", "deduct_per_point": "2"}
+    bad = client.post(url("assessment_item_create", sheet), data)
+    assert bad.status_code == 200 and "允许偏差（分）应为0至100之间的数字" in bad.content.decode()
+    assert not sheet.items.filter(name="评价偏差").exists()
+    assert client.post(url("assessment_item_create", sheet), data | {"tolerance": "3"}).status_code == 302
+    item = sheet.items.get(name="评价偏差")
+    assert item.params == {"tolerance": 3, "deduct_per_point": 2}
+    edit = client.get(url("assessment_item_edit", sheet, item.pk)).content.decode()
+    assert 'name="tolerance" value="3"' in edit and 'name="deduct_per_point" value="2"' in edit
+    # another metric: the parameters are not kept
+    manual = data | {"metric": "manual", "tolerance": "3"}
+    assert client.post(url("assessment_item_edit", sheet, item.pk), manual).status_code == 302
+    item.refresh_from_db()
+    assert item.metric == Metric.MANUAL and item.params == {}
+
+
+def test_new_sheet_defaults_to_the_year_chosen_in_the_header(world, year, login):
+    FiscalYear.objects.get_or_create(year=2027)
+    FiscalYear.objects.get_or_create(year=2025)
+    client = login(world.perf_admin)
+    session = client.session
+    session["fiscal_year"] = 2025
+    session.save()
+    form = client.get(reverse("supervision:assessment_create")).content.decode()
+    assert '<option value="2025" selected>' in form and '<option value="2027" selected>' not in form
+
+
+def test_publish_reports_the_empty_notice_and_the_unscored_items_together(world, sheet, login):
+    client = login(world.perf_admin)
+    page = client.post(url("assessment_publish", sheet), {"notice": ""}).content.decode()
+    assert "请填写通报说明" in page and "以下人工评分项尚未评分" in page and "青岛市教育局" in page
+    assert "autofocus" in page
+    sheet.refresh_from_db()
+    assert sheet.status == S.REVIEW
+
+
+def test_detail_page_wording_and_history_names(world, sheet, login):
+    world.perf_admin.real_name = "王绩效"
+    world.perf_admin.save(update_fields=["real_name"])
+    page = login(world.perf_admin).get(url("assessment_detail", sheet)).content.decode()
+    assert "导出 Excel" in page and "导出Excel" not in page
+    assert '<td class="text-nowrap">1</td>' in page
+    history = page.split('id="assessment-history"')[1].split("</ul>")[0]
+    assert "王绩效" in history
+
+
+def test_draft_excel_is_marked_unpublished_prints_landscape_and_says_manual(world, sheet, login):
+    score_manual(world, sheet)
+    AssessmentItem.objects.filter(assessment=sheet, metric=Metric.MANUAL).update(name="制度建设")
+    response = login(world.perf_admin).get(url("assessment_export", sheet))
+    assert response["Content-Disposition"].endswith(quote("_考核初稿.xlsx"))
+    wb = load_workbook(io.BytesIO(response.content))
+    for ws in wb.worksheets:
+        assert "考核初稿" in ws["A1"].value and ws["A2"].value.startswith("未发布")
+        assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9
+        assert ws.print_title_rows == "$3:$3"
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth == 1
+        assert {str(r) for r in ws.merged_cells.ranges} >= {f"A1:{ws.cell(3, ws.max_column).column_letter}1"}
+    rows = [[c.value for c in row] for row in wb["明细"].iter_rows(min_row=4)]
+    assert {r[6] for r in rows if r[1] == "制度建设"} == {"人工评分"}
+    assert "是" not in {r[6] for r in rows if r[1] == "制度建设"}

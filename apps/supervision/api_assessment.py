@@ -2,7 +2,8 @@
 
 * ``annual-assessments/`` (``assessments/`` is 事前绩效评估): list and read the sheets the user may
   see (with items and, on read, the ranking), create one (finance), ``{id}/compute/`` (→ the job),
-  ``{id}/publish/``, ``{id}/withdraw/``;
+  ``{id}/publish/``, ``{id}/withdraw/``; ``{id}/items/`` (GET, POST) and ``{id}/items/{item_id}/``
+  (PATCH, DELETE) configure the items (finance, while 草稿/待审定);
 * ``assessment-bodies/``: the breakdowns the user may open (a department only its own), with lines
   and the basis of each computed line;
 * ``assessment-lines/{id}/adjust/``: finance adjusts a line (or scores a hand-scored item).
@@ -13,7 +14,9 @@ payload is read; an invisible row is 404."""
 
 from __future__ import annotations
 
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.decorators import action
@@ -23,13 +26,25 @@ from rest_framework.viewsets import GenericViewSet
 
 from apps.core import permissions
 from apps.core.api import HasScopeAction
+from apps.core.params import int_param
 
 from . import selectors_assessment as selectors
 from . import services_assessment as engine
 from . import services_assessment_review as review
-from .models import AnnualAssessment, AssessedBody, AssessmentItem, AssessmentKind, AssessmentLine
+from .models import AnnualAssessment, AssessedBody, AssessmentItem, AssessmentKind, AssessmentLine, Metric
 
 router = SimpleRouter()
+
+
+def _query_int(request, name: str, label: str, **bounds) -> int | None:
+    """A number from the query string: None when absent; 400 naming the parameter when not a number."""
+    raw = request.query_params.get(name, "")
+    if raw == "":
+        return None
+    value = int_param(raw, **bounds)
+    if value is None:
+        raise exceptions.ValidationError({name: [f"参数 {name}（{label}）应为整数。"]})
+    return value
 
 
 def _require(user, action_code: str, message: str) -> None:
@@ -85,6 +100,23 @@ class AnnualAssessmentCreateSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
+class AssessmentItemWriteSerializer(serializers.Serializer):
+    """An item to add (every field but 序号 and 评分标准) or to change (PATCH: only the fields sent).
+
+    Numbers are checked by the service, whose Chinese message names the field."""
+
+    sort_order = serializers.CharField(required=False, allow_blank=True, help_text="序号（0 至 32767 的整数）")
+    name = serializers.CharField(required=False, allow_blank=True, help_text="考核项目")
+    metric = serializers.ChoiceField(choices=Metric.choices, help_text="计分方式")
+    max_points = serializers.CharField(help_text="分值（大于 0，至多 1000，两位小数）")
+    params = serializers.JSONField(
+        required=False,
+        help_text="计分参数：仅“自评与财政重点评价得分偏差”项可设 tolerance（允许偏差，分）和 "
+        'deduct_per_point（每超 1 分扣分），如 {"tolerance": 5, "deduct_per_point": 1}',
+    )
+    guidance = serializers.CharField(required=False, allow_blank=True, help_text="评分标准")
+
+
 class AssessmentPublishSerializer(serializers.Serializer):
     notice = serializers.CharField(allow_blank=True, help_text="通报说明")
 
@@ -125,9 +157,10 @@ class AnnualAssessmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         return super().list(request, *args, **kwargs)
 
     def filter_queryset(self, queryset):
-        year = self.request.query_params.get("year", "")
-        if self.action == "list" and year.isdigit():
-            queryset = queryset.filter(fiscal_year_id=int(year))
+        if self.action == "list":
+            year = _query_int(self.request, "year", "考核年度", low=1900, high=9999)
+            if year is not None:
+                queryset = queryset.filter(fiscal_year_id=year)
         return super().filter_queryset(queryset)
 
     def _managed(self) -> AnnualAssessment:
@@ -168,6 +201,9 @@ class AnnualAssessmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         sheet = self._managed()
         payload = AssessmentPublishSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
+        problems = selectors.publish_problems(sheet, payload.validated_data["notice"])
+        if problems:  # every reason at once: the 通报说明 and the unscored hand-scored lines
+            raise exceptions.ValidationError(problems)
         review.assessment_publish(actor=request.user, assessment=sheet, **payload.validated_data)
         return self._read(sheet)
 
@@ -180,6 +216,56 @@ class AnnualAssessmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         payload.is_valid(raise_exception=True)
         review.assessment_withdraw(actor=request.user, assessment=sheet, **payload.validated_data)
         return self._read(sheet)
+
+    @extend_schema(methods=["GET"], request=None, responses=AssessmentItemSerializer(many=True))
+    @extend_schema(methods=["POST"], request=AssessmentItemWriteSerializer, responses={201: AssessmentItemSerializer})
+    @action(detail=True, methods=["get", "post"], url_path="items")
+    def items(self, request, pk=None):
+        """考核项目：列出（可查看该考核者）；增加（财政部门，草稿或待审定时；待审定时增加后需重新计算）。"""
+        if request.method == "GET":
+            sheet = self.get_object()
+            return Response(AssessmentItemSerializer(selectors.items_of(sheet), many=True).data)
+        sheet = self._managed()
+        payload = AssessmentItemWriteSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        item = engine.item_save(actor=request.user, assessment=sheet, data=dict(payload.validated_data))
+        return Response(AssessmentItemSerializer(item).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        methods=["PATCH"],
+        parameters=[OpenApiParameter("item_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="考核项目编号")],
+        request=AssessmentItemWriteSerializer,
+        responses=AssessmentItemSerializer,
+    )
+    @extend_schema(
+        methods=["DELETE"],
+        parameters=[OpenApiParameter("item_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="考核项目编号")],
+        request=None,
+        responses={204: None},
+    )
+    @action(detail=True, methods=["patch", "delete"], url_path=r"items/(?P<item_id>[0-9]+)")
+    def item(self, request, pk=None, item_id=None):
+        """修改（只改所传字段）或删除一个考核项目（财政部门，草稿或待审定时）。"""
+        sheet = self._managed()
+        item = get_object_or_404(AssessmentItem, assessment=sheet, pk=int_param(item_id) or 0)
+        if request.method == "DELETE":
+            engine.item_delete(actor=request.user, assessment=sheet, item=item)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        payload = AssessmentItemWriteSerializer(data=request.data, partial=True)
+        payload.is_valid(raise_exception=True)
+        current = {
+            "sort_order": item.sort_order,
+            "name": item.name,
+            "metric": item.metric,
+            "max_points": item.max_points,
+            "params": item.params or {},
+            "guidance": item.guidance,
+        }
+        changes = dict(payload.validated_data)
+        if changes.get("metric", item.metric) != item.metric and "params" not in changes:
+            changes["params"] = {}  # another metric: the old metric's parameters don't apply
+        item = engine.item_save(actor=request.user, assessment=sheet, data=current | changes, item=item)
+        return Response(AssessmentItemSerializer(item).data)
 
 
 class AssessmentAdjustmentSerializer(serializers.Serializer):
@@ -248,9 +334,10 @@ class AssessedBodyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Gene
         return super().list(request, *args, **kwargs)
 
     def filter_queryset(self, queryset):
-        sheet = self.request.query_params.get("assessment", "")
-        if self.action == "list" and sheet.isdigit():
-            queryset = queryset.filter(assessment_id=int(sheet))
+        if self.action == "list":
+            sheet = _query_int(self.request, "assessment", "考核编号", low=1)
+            if sheet is not None:
+                queryset = queryset.filter(assessment_id=sheet)
         return super().filter_queryset(queryset)
 
 

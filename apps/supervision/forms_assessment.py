@@ -3,11 +3,12 @@
 Fields are loose (``CharField`` for numbers, ``required=False``) where the service has the rule, so
 the message the user sees is the service's, on the right field."""
 
-import json
+from decimal import Decimal, InvalidOperation
 
 from django import forms
 
 from apps.core.forms import StyledFormMixin
+from apps.core.params import int_param
 from apps.orgs.models import FiscalYear
 
 from .models import AssessmentKind, Metric
@@ -25,28 +26,68 @@ class AssessmentCreateForm(StyledFormMixin, forms.Form):
 
 
 class ItemForm(StyledFormMixin, forms.Form):
+    """An item; the score-gap metric's two parameters are plain fields saved into ``params``."""
+
     sort_order = forms.CharField(label="序号", required=False, widget=forms.TextInput(attrs={"inputmode": "numeric"}))
     name = forms.CharField(label="考核项目", required=False, max_length=100)
-    metric = forms.ChoiceField(label="计分方式", choices=Metric.choices)
+    metric = forms.ChoiceField(label="计分方式", choices=[("", "请选择"), *Metric.choices], required=False)
     max_points = forms.CharField(label="分值", required=False, widget=forms.TextInput(attrs={"inputmode": "decimal"}))
-    params = forms.CharField(
-        label="计分参数（JSON，可不填）",
+    tolerance = forms.CharField(
+        label="允许偏差（分）",
         required=False,
-        widget=forms.TextInput(attrs={"placeholder": '如：{"tolerance": 5, "deduct_per_point": 1}'}),
+        help_text="自评得分与财政重点评价得分的平均偏差在此以内不扣分；不填按 5 分。",
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "5"}),
+    )
+    deduct_per_point = forms.CharField(
+        label="每超 1 分扣分",
+        required=False,
+        help_text="平均偏差每超出允许偏差 1 分扣减的分数；不填按 1 分。",
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "1"}),
     )
     guidance = forms.CharField(label="评分标准", required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
-    def clean_params(self):
-        raw = (self.cleaned_data.get("params") or "").strip()
+    PARAM_FIELDS = ("tolerance", "deduct_per_point")
+
+    def clean_sort_order(self):
+        raw = (self.cleaned_data.get("sort_order") or "").strip()
         if not raw:
-            return {}
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            raise forms.ValidationError('计分参数应为 JSON 对象，如 {"tolerance": 5}。') from None
-        if not isinstance(value, dict):
-            raise forms.ValidationError('计分参数应为 JSON 对象，如 {"tolerance": 5}。')
+            return ""
+        value = int_param(raw, low=0, high=32767)
+        if value is None:
+            raise forms.ValidationError("序号应为0至32767之间的整数。")
         return value
+
+    def clean_metric(self):
+        metric = self.cleaned_data.get("metric") or ""
+        if not metric:
+            raise forms.ValidationError("请选择计分方式。")
+        return metric
+
+    def _param(self, name):
+        raw = (self.cleaned_data.get(name) or "").strip()
+        if not raw:
+            return None
+        try:
+            value = Decimal(raw) if raw.isascii() else None
+        except InvalidOperation:
+            value = None
+        if value is None or not value.is_finite() or not 0 <= value <= 100:
+            raise forms.ValidationError(f"{self.fields[name].label}应为0至100之间的数字。")
+        return value
+
+    def clean_tolerance(self):
+        return self._param("tolerance")
+
+    def clean_deduct_per_point(self):
+        return self._param("deduct_per_point")
+
+    def service_data(self) -> dict:
+        """What ``item_save`` takes: the parameters only for the score-gap metric, as ``params``."""
+        data = {k: v for k, v in self.cleaned_data.items() if k not in self.PARAM_FIELDS}
+        params = {}
+        if data.get("metric") == Metric.SCORE_GAP:
+            params = {k: str(self.cleaned_data[k]) for k in self.PARAM_FIELDS if self.cleaned_data.get(k) is not None}
+        return data | {"params": params}
 
 
 class LineAdjustForm(StyledFormMixin, forms.Form):

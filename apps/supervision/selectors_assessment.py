@@ -148,8 +148,27 @@ def all_lines(assessment: AnnualAssessment) -> QuerySet:
             "adjusted",
             "adjust_reason",
             "evidence",
+            "item__metric",
         )
     )
+
+
+def publish_problems(assessment: AnnualAssessment, notice: str) -> dict[str, list[str]]:
+    """Every reason the sheet can't be published now, together (the service checks them one by one):
+    an empty 通报说明 and the hand-scored lines not yet scored. Empty when nothing is in the way."""
+    from .services_assessment_review import unscored_manual_lines
+
+    problems: dict[str, list[str]] = {}
+    if assessment.status != AnnualAssessment.Status.REVIEW:
+        return problems  # the service's message on the status says it all
+    if not (notice or "").strip():
+        problems["notice"] = ["请填写通报说明。"]
+    missing = list(unscored_manual_lines(assessment)[:6])
+    if missing:
+        names = "；".join(f"{line.body.organization.name}“{line.item.name}”" for line in missing[:5])
+        more = "等" if len(missing) > 5 else ""
+        problems["status"] = [f"以下人工评分项尚未评分，不能发布：{names}{more}。"]
+    return problems
 
 
 def _shown_date(value) -> str:

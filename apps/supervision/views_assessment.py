@@ -7,17 +7,16 @@ a managing action by a role that may not manage is a 403."""
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views import View
 from django.views.generic import TemplateView
 
-from apps.core import audit, permissions
+from apps.core import audit, permissions, years
 from apps.core.models import AuditEvent
+from apps.core.params import int_param
 from apps.core.views_mixins import ActionRequiredMixin, add_service_errors
 from apps.orgs.models import FiscalYear
 
@@ -32,6 +31,15 @@ EDITABLE = (S.DRAFT, S.REVIEW)
 MANAGE_DENIED = "只有组织考核的财政部门可以进行该操作。"
 
 
+def focus_first_error(form) -> None:
+    """``autofocus`` on the first field with an error (or the first field when the error is the
+    form's own), so a refused form far down the page opens with it in view."""
+    if not form.errors or not form.fields:
+        return
+    name = next((n for n in form.fields if n in form.errors), next(iter(form.fields)))
+    form.fields[name].widget.attrs["autofocus"] = True
+
+
 def _engine():
     from . import services_assessment
 
@@ -43,8 +51,7 @@ class AssessmentListView(ActionRequiredMixin, TemplateView):
     template_name = "supervision/assessment_list.html"
 
     def get_context_data(self, **kwargs):
-        year = self.request.GET.get("year", "")
-        year = int(year) if year.isdigit() else None
+        year = int_param(self.request.GET.get("year"), low=1900, high=9999)  # bad input: every year
         user = self.request.user
         return super().get_context_data(
             rows=selectors.assessment_list(user=user, year=year),
@@ -60,7 +67,8 @@ class AssessmentCreateView(ActionRequiredMixin, TemplateView):
     template_name = "supervision/assessment_form.html"
 
     def get_context_data(self, **kwargs):
-        kwargs.setdefault("form", AssessmentCreateForm())
+        # The year chosen in the header (as on the other create forms), not simply the newest one.
+        kwargs.setdefault("form", AssessmentCreateForm(initial={"fiscal_year": years.selected_year(self.request)}))
         return super().get_context_data(**kwargs)
 
     def post(self, request):
@@ -113,7 +121,9 @@ class AssessmentDetailView(SheetMixin, TemplateView):
                 "unscored": list(review.unscored_manual_lines(sheet)[:20]) if sheet.status == S.REVIEW else [],
                 "publish_form": kwargs.pop("publish_form", None) or PublishForm(initial={"notice": sheet.notice}),
                 "withdraw_form": kwargs.pop("withdraw_form", None) or WithdrawForm(),
-                "history": AuditEvent.objects.for_object(sheet).order_by("-occurred_at", "-pk")[:20],
+                "history": AuditEvent.objects.for_object(sheet)
+                .select_related("actor")
+                .order_by("-occurred_at", "-pk")[:20],
             }
         return super().get_context_data(**ctx, **kwargs)
 
@@ -143,13 +153,18 @@ class AssessmentPublishView(AssessmentDetailView):
         sheet = self.sheet()
         form = PublishForm(request.POST)
         if form.is_valid():
+            # Every reason at once (an empty 通报说明 and the unscored hand-scored lines), not one per try.
+            problems = selectors.publish_problems(sheet, form.cleaned_data["notice"])
             try:
+                if problems:
+                    raise ValidationError(problems)
                 review.assessment_publish(actor=request.user, assessment=sheet, notice=form.cleaned_data["notice"])
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
                 messages.success(request, "已发布考核通报，被考核单位可查看排名及本单位得分明细。")
                 return redirect("supervision:assessment_detail", pk=sheet.pk)
+        focus_first_error(form)
         return self.render_to_response(self.get_context_data(publish_form=form))
 
 
@@ -171,6 +186,7 @@ class AssessmentWithdrawView(AssessmentDetailView):
             else:
                 messages.success(request, "已撤回通报，考核回到待审定，可修改后重新发布。")
                 return redirect("supervision:assessment_detail", pk=sheet.pk)
+        focus_first_error(form)
         return self.render_to_response(self.get_context_data(withdraw_form=form))
 
 
@@ -187,33 +203,36 @@ class ItemFormView(SheetMixin, TemplateView):
         return get_object_or_404(AssessmentItem, assessment=self.sheet(), pk=self.kwargs["item_pk"])
 
     def initial(self, item):
-        if item is None:
-            return {"sort_order": len(selectors.items_of(self.sheet())) + 1, "metric": Metric.MANUAL}
+        if item is None:  # no metric preselected: the user chooses (“请选择”)
+            return {"sort_order": len(selectors.items_of(self.sheet())) + 1}
+        params = item.params if isinstance(item.params, dict) else {}
         return {
             "sort_order": item.sort_order,
             "name": item.name,
             "metric": item.metric,
             "max_points": item.max_points,
-            "params": json.dumps(item.params, ensure_ascii=False) if item.params else "",
+            "tolerance": params.get("tolerance", ""),
+            "deduct_per_point": params.get("deduct_per_point", ""),
             "guidance": item.guidance,
         }
 
     def get_context_data(self, **kwargs):
         sheet, item = self.sheet(), self.item()
         kwargs.setdefault("form", ItemForm(initial=self.initial(item)))
-        return super().get_context_data(sheet=sheet, item=item, **kwargs)
+        return super().get_context_data(sheet=sheet, item=item, score_gap_label=Metric.SCORE_GAP.label, **kwargs)
 
     def post(self, request, pk, item_pk=None):
         sheet, item = self.sheet(), self.item()
         form = ItemForm(request.POST)
         if form.is_valid():
             try:
-                _engine().item_save(actor=request.user, assessment=sheet, data=form.cleaned_data, item=item)
+                _engine().item_save(actor=request.user, assessment=sheet, data=form.service_data(), item=item)
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
                 messages.success(request, "已保存考核项目。")
                 return redirect("supervision:assessment_detail", pk=sheet.pk)
+        focus_first_error(form)
         return self.render_to_response(self.get_context_data(form=form))
 
 
@@ -280,8 +299,10 @@ class BodyView(ActionRequiredMixin, TemplateView):
         body = self.body()
         if not selectors.may_manage(request.user, body.assessment):
             raise PermissionDenied(MANAGE_DENIED)
-        line_pk = request.POST.get("line", "")
-        line = get_object_or_404(body.lines.select_related("item"), pk=int(line_pk) if line_pk.isdigit() else 0)
+        line_pk = int_param(request.POST.get("line"))
+        if line_pk is None:
+            raise Http404("未找到该考核项目的得分。")
+        line = get_object_or_404(body.lines.select_related("item"), pk=line_pk)
         form = LineAdjustForm(request.POST, prefix=f"l{line.pk}", manual=line.item.metric == Metric.MANUAL)
         if form.is_valid():
             data = form.cleaned_data
@@ -301,7 +322,13 @@ class BodyView(ActionRequiredMixin, TemplateView):
             else:
                 messages.success(request, f"已调整“{line.item.name}”的得分。")
                 return redirect(f"{request.path}#line-{line.pk}")
-        return self.render_to_response(self.get_context_data(bound=(line.pk, form)))
+        # The line may be far down the page: focus its first bad field (the browser scrolls to it)
+        # and name it in an alert at the top with a link to the line.
+        focus_first_error(form)
+        failed = [message for messages_ in form.errors.values() for message in messages_]
+        return self.render_to_response(
+            self.get_context_data(bound=(line.pk, form), failed_line=line, failed_errors=failed)
+        )
 
 
 class NoticeView(SheetMixin, TemplateView):

@@ -1,7 +1,9 @@
-"""Headless Chromium: perf_admin creates the FY 2026 部门考核, computes the draft (the job page leads
-back), adjusts one line (first refused without a reason), scores the hand-scored item and
-publishes the 通报; edu_approver opens 教育局's own breakdown — the adjusted line and the basis —
-and is refused 卫生健康委's."""
+"""Headless Chromium: perf_admin creates the FY 2026 部门考核 (the year defaults to the header's),
+tries an item with a bad 允许偏差 (the metric must be chosen; the error field is focused), computes
+the draft (the job page leads back), has an adjustment of a lower line refused (the error is in
+view), adjusts one line, scores the hand-scored item, is told every reason publishing is refused at
+once, and publishes the 通报; edu_approver opens 教育局's own breakdown — the adjusted line and the
+basis — and is refused 卫生健康委's."""
 
 import pytest
 from playwright.sync_api import expect
@@ -33,12 +35,27 @@ def test_finance_computes_adjusts_publishes_and_the_department_reads_its_breakdo
     as_user(page, base, "perf_admin")
     page.goto(f"{base}/supervision/assessments/")
     page.click("#assessment-new")
+    expect(page.locator("#id_fiscal_year")).to_have_value("2026")  # the header's year
     page.select_option("#id_fiscal_year", "2026")
     page.select_option("#id_kind", "departments")
     page.click("#assessment-save")
     expect(page.locator("#item-table")).to_contain_text("绩效目标按时报送")
     sheet = AnnualAssessment.objects.get()
     shot(page, "assessment-01-items")
+
+    page.click("#item-new")  # the metric must be chosen; the score-gap parameters are plain fields
+    expect(page.locator("#id_metric")).to_have_value("")
+    expect(page.locator("#id_tolerance")).to_be_hidden()
+    page.select_option("#id_metric", "score_gap")
+    expect(page.locator("#id_tolerance")).to_be_visible()
+    page.fill("#id_name", "评价偏差（试）")
+    page.fill("#id_max_points", "5")
+    page.fill("#id_tolerance", "三分")
+    page.click("#item-save")
+    expect(page.locator("#item-form")).to_contain_text("允许偏差（分）应为0至100之间的数字")
+    expect(page.locator("#id_tolerance")).to_be_focused()
+    shot(page, "assessment-01b-item-form")
+    page.goto(f"{base}/supervision/assessments/{sheet.pk}/")
 
     page.click("#assessment-compute")
     expect(page.locator("#job-progress")).to_have_attribute("data-status", "done", timeout=30000)
@@ -52,6 +69,18 @@ def test_finance_computes_adjusts_publishes_and_the_department_reads_its_breakdo
 
     edu = AssessedBody.objects.get(assessment=sheet, organization=world.edu)
     page.click(f'#ranking-table a[href="/supervision/assessments/{sheet.pk}/bodies/{edu.pk}/"]')
+    lower = line(sheet, world.edu, Metric.DISCLOSURE)  # far down the page: the error must come into view
+    card = page.locator(f"#line-{lower.pk}")
+    card.locator("summary.adjust-toggle").click()
+    card.locator(f"#id_l{lower.pk}-points").fill("3")
+    card.locator("button").click()
+    expect(page.locator(f"#line-{lower.pk} .invalid-feedback")).to_contain_text("请填写调整理由")
+    expect(page.locator(f"#id_l{lower.pk}-reason")).to_be_in_viewport()
+    expect(page.locator(f"#id_l{lower.pk}-reason")).to_be_focused()
+    expect(page.locator("#adjust-failed")).to_contain_text("未保存")
+    shot(page, "assessment-03b-refused-in-view")
+    lower.refresh_from_db()
+    assert not lower.adjusted
     target = line(sheet, world.edu, Metric.TARGET_ON_TIME)
     card = page.locator(f"#line-{target.pk}")
     card.locator("summary.adjust-toggle").click()
@@ -75,6 +104,12 @@ def test_finance_computes_adjusts_publishes_and_the_department_reads_its_breakdo
     page.locator(f"#line-{target.pk}").scroll_into_view_if_needed()
     shot(page, "assessment-04-adjusted")
 
+    page.goto(f"{base}/supervision/assessments/{sheet.pk}/")
+    page.click("#assessment-publish-button")  # no 通报说明 and two unscored items: both said at once
+    expect(page.locator("#assessment-publish")).to_contain_text("请填写通报说明")
+    expect(page.locator("#assessment-publish")).to_contain_text("以下人工评分项尚未评分")
+    expect(page.locator("#id_notice")).to_be_in_viewport()
+    shot(page, "assessment-04b-publish-refused")
     for other in (world.sci, world.health):  # the other two hand-scored lines, as finance would
         review.line_adjust(
             actor=world.perf_admin, line=line(sheet, other, Metric.MANUAL), points="8", reason="制度较健全"
