@@ -324,7 +324,45 @@ def test_demo_evaluation_is_published_and_seen_by_the_right_people(db, client):
     client.force_login(User.objects.get(username="edu_approver"))
     assert client.get(LIST).status_code == 403
     assert seed_fiscal_demo() == 0  # repeatable: nothing new
-    assert FiscalEvaluation.objects.count() == 1
+    assert FiscalEvaluation.objects.count() == 2  # FY 2025 published, FY 2026 collecting
+
+
+def test_demo_dates_are_plausible_and_fy2026_is_open_for_shinan(db, client):
+    """Walkthrough #11: reported before the due date (one a day late, shown 逾期), scored and published
+    after it; the qualitative figure describes itself; FY 2026 collects, 市南区 not yet reported."""
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from apps.accounts.models import User
+    from apps.supervision.reminder_sources import fiscal_submission_work
+
+    call_command("seed_demo", stdout=StringIO())
+    done = FiscalEvaluation.objects.get(fiscal_year=2025)
+    days = {s.region.code: timezone.localdate(s.submitted_at) for s in done.submissions.select_related("region")}
+    assert all(day <= done.due_on for code, day in days.items() if code != "370212")
+    assert (days["370212"] - done.due_on).days == 1
+    assert all(timezone.localdate(s.scored_at) > done.due_on for s in done.submissions.all())
+    assert done.due_on < timezone.localdate(done.published_at) < timezone.localdate()
+    assert not FiscalValue.objects.filter(note__contains="佐证").exists()
+    assert not FiscalValue.objects.filter(comment__contains="佐证").exists()
+    client.force_login(User.objects.get(username="perf_admin"))
+    page = client.get(reverse("supervision:fiscal_detail", args=[done.pk])).content.decode()
+    table = page.split('id="submission-table"')[1].split("</table>")[0]
+    assert table.count("逾期") == 1 and "2026年3月27日" in table
+
+    open_ = FiscalEvaluation.objects.get(fiscal_year=2026)
+    assert open_.status == FiscalEvaluation.Status.COLLECTING and open_.due_on > timezone.localdate()
+    statuses = dict(open_.submissions.values_list("region__code", "status"))
+    assert statuses["370202"] == S.DRAFT and statuses["370212"] == statuses["370211"] == S.SUBMITTED
+    shinan = open_.submissions.get(region__code="370202")
+    client.force_login(User.objects.get(username="shinan_finance"))
+    page = client.get(reverse("supervision:fiscal_submission", args=[shinan.pk])).content.decode()
+    assert 'id="values-submit"' in page
+    # the reminder sweep sees 市南区's open work with the evaluation's (future) due date
+    work = [w for w in fiscal_submission_work(timezone.localdate(), 400) if w.object_id == shinan.pk]
+    assert [w.due_on for w in work] == [open_.due_on]
 
 
 def test_district_uploads_evidence_on_its_own_submission_only(world, evaluation, district, login, tmp_path, settings):

@@ -19,6 +19,7 @@ from rest_framework.viewsets import GenericViewSet
 
 from apps.core import years
 from apps.core.api import HasScopeAction
+from apps.core.params import int_param
 from apps.funds.models import SpecialFund
 from apps.orgs.models import FiscalYear
 
@@ -110,9 +111,10 @@ def _fiscal_year(request) -> int:
         if selected is None:
             raise serializers.ValidationError({"fiscal_year": ["尚未设置预算年度，请指定 fiscal_year。"]})
         return selected
-    if not raw.isdigit() or not FiscalYear.objects.filter(pk=int(raw)).exists():
+    year = int_param(raw, low=1)
+    if year is None or not FiscalYear.objects.filter(pk=year).exists():
         raise serializers.ValidationError({"fiscal_year": [f"预算年度“{raw[:20]}”不存在。"]})
-    return int(raw)
+    return year
 
 
 def _area(slug: str) -> str:
@@ -182,9 +184,9 @@ class SpecialAreaViewSet(GenericViewSet):
         raw = request.query_params.get("region", "").strip()
         if raw:
             visible = {r.pk for r in sel.visible_regions(request.user)}
-            if not raw.isdigit() or int(raw) not in visible:
-                raise serializers.ValidationError({"region": ["区域不存在或不在您的查看范围内。"]})
-            region_id = int(raw)
+            region_id = int_param(raw, low=1)
+            if region_id not in visible:
+                raise serializers.ValidationError({"region": [f"区域“{raw[:20]}”不存在或不在您的查看范围内。"]})
         funds = sel.area_fund_list(user=request.user, fiscal_year=year, area=area, region_id=region_id)
         page = self.paginate_queryset(funds)
         return self.get_paginated_response(AreaFundSerializer(page, many=True).data)

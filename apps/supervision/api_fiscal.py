@@ -137,6 +137,9 @@ class FiscalScoreEntrySerializer(serializers.Serializer):
 class FiscalScoreSerializer(serializers.Serializer):
     scores = FiscalScoreEntrySerializer(many=True)
     comment = serializers.CharField(required=False, allow_blank=True, default="", help_text="市财政局评价意见")
+    reason = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="重新评分理由（已评分的区市再次评分时必填）"
+    )
 
 
 def _require(user, action_code: str, message: str) -> None:
@@ -317,7 +320,11 @@ class FiscalSubmissionViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.
         payload.is_valid(raise_exception=True)
         scores = {row["indicator"]: (row["score"], row["comment"]) for row in payload.validated_data["scores"]}
         scoring.fiscal_score(
-            actor=request.user, submission=submission, scores=scores, comment=payload.validated_data["comment"]
+            actor=request.user,
+            submission=submission,
+            scores=scores,
+            comment=payload.validated_data["comment"],
+            reason=payload.validated_data["reason"],
         )
         return Response(self._read(submission.pk))
 

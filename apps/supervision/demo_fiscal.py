@@ -1,21 +1,28 @@
-"""Demo 区市财政运行综合绩效评价 for ``seed_demo``: the city's FY 2025 evaluation of the 10 district
-finance offices, published — every district's figures (plausible and varied), the city's scores
-with comments, ranks and grades — so ``perf_admin`` finds a finished ranking with its chart and
-``shinan_finance`` sees its own line-by-line result and the ranking.
+"""Demo 区市财政运行综合绩效评价 for ``seed_demo``:
+
+* FY 2025, published — every district's figures (plausible and varied), reported in March 2026
+  before the 31 March due date (崂山区 a day late, shown as 逾期), the city's scores with comments,
+  ranks and grades — so ``perf_admin`` finds a finished ranking with its chart and
+  ``shinan_finance`` sees its own line-by-line result and the ranking;
+* FY 2026, 区市填报中 (due 31 January 2027): 崂山区 and 黄岛区 have reported their 1–11月 figures,
+  the others — 市南区 among them — have not, so ``shinan_finance`` can try filling in and 报送, and
+  ``perf_admin`` can score the two reported districts. Its due date is in the future, so the
+  reminder sweep reminds the districts still to report when it comes near.
 
 The evaluation, its frame, the scores and the publication go through the services (audit trail
 included). A district's figures go through the services when the demo has a user for that district
 (市南区: ``shinan_finance``); the other districts have no demo account, so their figures and 报送
-are written directly. Created only when there is no FY 2025 evaluation yet: a second run creates 0.
+are written directly; so are the historical dates (报送, 评分, 发布 times) after the services ran.
+Each year is created only when it has no evaluation yet: a second run creates 0.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
-from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.accounts.roles import Role
@@ -140,6 +147,34 @@ FIGURES = {
     "370285": ("69.7", "2.2", "80.6", "3.5", "93.9", "8.1", "131.2", "90", "92", "部分评价结果与预算安排挂钩。", "7"),
 }
 COMMENT_LOW = "低于全市平均水平，请分析原因并加以改进。"
+QUALITATIVE_NOTE = "区财政局绩效管理科统计"
+QUALITATIVE_COMMENT = "按报送的结果应用情况核定。"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+# region code → when it reported its FY 2025 data (due 2026-03-31; 崂山区 one day late)
+REPORTED_2025 = {
+    "370202": (date(2026, 3, 27), time(16, 20)),
+    "370203": (date(2026, 3, 30), time(10, 5)),
+    "370213": (date(2026, 3, 31), time(17, 40)),
+    "370212": (date(2026, 4, 1), time(9, 15)),
+    "370214": (date(2026, 3, 25), time(15, 30)),
+    "370211": (date(2026, 3, 20), time(11, 0)),
+    "370215": (date(2026, 3, 31), time(11, 25)),
+    "370281": (date(2026, 3, 26), time(14, 50)),
+    "370283": (date(2026, 3, 30), time(16, 10)),
+    "370285": (date(2026, 3, 28), time(9, 45)),
+}
+SCORED_2025 = datetime(2026, 4, 24, 15, 0, tzinfo=SHANGHAI)
+PUBLISHED_2025 = datetime(2026, 5, 15, 10, 0, tzinfo=SHANGHAI)
+
+YEAR_OPEN = 2026
+TITLE_OPEN = "2026年度区市财政运行综合绩效评价"
+DUE_OPEN = date(2027, 1, 31)
+# the districts that have already reported their FY 2026 figures, and when
+REPORTED_2026 = {
+    "370212": datetime(2026, 11, 20, 10, 30, tzinfo=SHANGHAI),
+    "370211": datetime(2026, 11, 24, 16, 5, tzinfo=SHANGHAI),
+}
 
 
 def _scores(submission: FiscalSubmission, reported: dict, qualitative_points: D) -> dict:
@@ -147,7 +182,7 @@ def _scores(submission: FiscalSubmission, reported: dict, qualitative_points: D)
     for value in submission.values.select_related("indicator"):
         indicator = value.indicator
         if indicator.direction == FiscalIndicator.Direction.QUALITATIVE:
-            scores[indicator.pk] = (qualitative_points, "结果应用情况按佐证材料核定。")
+            scores[indicator.pk] = (qualitative_points, QUALITATIVE_COMMENT)
             continue
         points = scoring.suggest(indicator, value.value, reported.get(indicator.pk, [])) or D("0")
         share = points / indicator.max_points
@@ -159,8 +194,72 @@ def _scores(submission: FiscalSubmission, reported: dict, qualitative_points: D)
 @transaction.atomic
 def seed_fiscal_demo() -> int:
     perf_admin = User.objects.filter(username="perf_admin").first()
+    if perf_admin is None:
+        return 0
+    return _seed_published(perf_admin) + _seed_collecting(perf_admin)
+
+
+def _entries(indicators, figures, note: str) -> dict:
+    """The service's ``data`` for one district: the nine figures and the qualitative text."""
+    *numbers, text, _points = figures
+    numeric = iter(numbers)
+    data = {}
+    for indicator in indicators:
+        if indicator.direction == FiscalIndicator.Direction.QUALITATIVE:
+            data[indicator.pk] = {"text_value": text, "note": QUALITATIVE_NOTE}
+        else:
+            data[indicator.pk] = {"value": next(numeric, ""), "note": note}
+    return data
+
+
+def _filler(submission: FiscalSubmission):
+    return User.objects.filter(
+        organization=submission.organization, groups__name=Role.DISTRICT_FINANCE, is_active=True
+    ).first()
+
+
+def _write_directly(submission: FiscalSubmission, indicators, data: dict, submitted_at) -> None:
+    """A district without a demo account: its figures and 报送 are written as the service would."""
+    rows = {v.indicator_id: v for v in submission.values.all()}
+    for indicator in indicators:
+        row, entry = rows[indicator.pk], data[indicator.pk]
+        row.value = scoring.parse_number(entry.get("value"), indicator) if "value" in entry else None
+        row.text_value, row.note = entry.get("text_value", ""), entry["note"]
+    FiscalValue.objects.bulk_update(rows.values(), ["value", "text_value", "note"])
+    submission.status, submission.submitted_at = FiscalSubmission.Status.SUBMITTED, submitted_at
+    submission.save(update_fields=["status", "submitted_at", "updated_at"])
+
+
+def _seed_collecting(perf_admin) -> int:
+    """FY 2026, still collecting: two districts reported, 市南区 and the rest not yet."""
+    year = FiscalYear.objects.filter(year=YEAR_OPEN).first()
+    if year is None or FiscalEvaluation.objects.filter(fiscal_year=year).exists():
+        return 0
+    evaluation = services.fiscal_evaluation_create(
+        actor=perf_admin, fiscal_year=year, title=TITLE_OPEN, due_on=DUE_OPEN
+    )
+    services.fiscal_evaluation_open(actor=perf_admin, evaluation=evaluation, today=date(YEAR_OPEN, 11, 10))
+    created = 1 + evaluation.indicators.count()
+    indicators = list(evaluation.indicators.order_by("sort_order", "id"))
+    for submission in evaluation.submissions.select_related("region"):
+        created += 1 + len(indicators)
+        submitted_at = REPORTED_2026.get(submission.region.code)
+        if submitted_at is None:
+            continue
+        data = _entries(indicators, FIGURES[submission.region.code], f"{YEAR_OPEN}年1-10月执行数（快报）")
+        filler = _filler(submission)
+        if filler is not None:
+            scoring.fiscal_values_save(actor=filler, submission=submission, data=data)
+            scoring.fiscal_submit(actor=filler, submission=submission)
+            FiscalSubmission.objects.filter(pk=submission.pk).update(submitted_at=submitted_at)
+        else:
+            _write_directly(submission, indicators, data, submitted_at)
+    return created
+
+
+def _seed_published(perf_admin) -> int:
     year = FiscalYear.objects.filter(year=YEAR).first()
-    if perf_admin is None or year is None or FiscalEvaluation.objects.filter(fiscal_year=year).exists():
+    if year is None or FiscalEvaluation.objects.filter(fiscal_year=year).exists():
         return 0
     evaluation = services.fiscal_evaluation_create(
         actor=perf_admin, fiscal_year=year, title=TITLE, due_on=date(YEAR + 1, 3, 31)
@@ -175,30 +274,17 @@ def seed_fiscal_demo() -> int:
         figures = FIGURES.get(submission.region.code)
         if figures is None:  # a district the table doesn't know (extra data): middling figures
             figures = FIGURES["370281"]
-        *numbers, text, points = figures
-        qualitative[submission.pk] = D(points)
-        data = {}
-        numeric = iter(numbers)
-        for indicator in indicators:
-            if indicator.direction == FiscalIndicator.Direction.QUALITATIVE:
-                data[indicator.pk] = {"text_value": text, "note": "见佐证材料"}
-            else:
-                data[indicator.pk] = {"value": next(numeric, ""), "note": f"{YEAR}年财政决算"}
-        filler = User.objects.filter(
-            organization=submission.organization, groups__name=Role.DISTRICT_FINANCE, is_active=True
-        ).first()
+        qualitative[submission.pk] = D(figures[-1])
+        data = _entries(indicators, figures, f"{YEAR}年财政决算")
+        day, at = REPORTED_2025.get(submission.region.code, (date(YEAR + 1, 3, 29), time(10, 0)))
+        submitted_at = datetime.combine(day, at, tzinfo=SHANGHAI)
+        filler = _filler(submission)
         if filler is not None:
             scoring.fiscal_values_save(actor=filler, submission=submission, data=data)
             scoring.fiscal_submit(actor=filler, submission=submission)
+            FiscalSubmission.objects.filter(pk=submission.pk).update(submitted_at=submitted_at)
             continue
-        rows = {v.indicator_id: v for v in submission.values.all()}
-        for indicator in indicators:
-            row, entry = rows[indicator.pk], data[indicator.pk]
-            row.value = scoring.parse_number(entry.get("value"), indicator) if "value" in entry else None
-            row.text_value, row.note = entry.get("text_value", ""), entry["note"]
-        FiscalValue.objects.bulk_update(rows.values(), ["value", "text_value", "note"])
-        submission.status, submission.submitted_at = FiscalSubmission.Status.SUBMITTED, timezone.now()
-        submission.save(update_fields=["status", "submitted_at", "updated_at"])
+        _write_directly(submission, indicators, data, submitted_at)
     reported = scoring.reported_values(evaluation)
     for submission in submissions:
         scoring.fiscal_score(
@@ -212,4 +298,7 @@ def seed_fiscal_demo() -> int:
         evaluation=evaluation,
         summary="2025年全市各区市财政收支平稳运行，民生保障有力；部分区市债务率偏高、结转结余偏多，需加大盘活力度。",
     )
+    # the historical dates: scored in April, published in May 2026 (the services stamped "now")
+    evaluation.submissions.update(scored_at=SCORED_2025)
+    FiscalEvaluation.objects.filter(pk=evaluation.pk).update(published_at=PUBLISHED_2025)
     return created

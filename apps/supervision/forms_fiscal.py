@@ -109,7 +109,7 @@ class ReturnForm(InvalidMarkMixin, StyledFormMixin, forms.Form):
 class ScoreForm(InvalidMarkMixin, StyledFormMixin, forms.Form):
     """``score_<id>`` and ``comment_<id>`` per indicator, and the overall ``comment``."""
 
-    def __init__(self, *args, values, suggestions: dict, **kwargs):
+    def __init__(self, *args, values, suggestions: dict, editable: bool = True, rescoring: bool = False, **kwargs):
         initial = {"comment": kwargs.pop("comment", "")}
         for v in values:
             suggested = suggestions.get(v.indicator_id)
@@ -127,6 +127,16 @@ class ScoreForm(InvalidMarkMixin, StyledFormMixin, forms.Form):
         self.fields["comment"] = forms.CharField(
             label="市财政局评价意见", required=False, widget=forms.Textarea(attrs={"rows": 3})
         )
+        if rescoring:
+            self.fields["reason"] = forms.CharField(
+                label="重新评分理由",
+                required=False,
+                max_length=500,
+                widget=forms.Textarea(attrs={"rows": 2, "placeholder": "该区市已评分，修改得分须写明理由"}),
+            )
+        if not editable:  # published, or not yet reported: the page shows the scores read-only
+            for f in self.fields.values():
+                f.disabled = True
         self.values, self.suggestions = values, suggestions
         _style(self)
 

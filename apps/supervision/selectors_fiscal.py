@@ -15,6 +15,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.http import Http404
 
 from apps.core import permissions
+from apps.core.params import int_param
 
 from .models import FiscalEvaluation, FiscalIndicator, FiscalSubmission, FiscalValue
 
@@ -54,7 +55,7 @@ def evaluation_for(*, user, pk, action: str = "fiscal.view") -> FiscalEvaluation
         "fiscal_year", "organization", "published_by", "created_by"
     )
     try:
-        return rows.get(pk=pk)
+        return rows.get(pk=int_param(pk, low=1))
     except (FiscalEvaluation.DoesNotExist, ValueError):
         raise Http404("未找到该评价，或不在您的查看范围内。")
 
@@ -64,7 +65,7 @@ def submission_for(*, user, pk) -> FiscalSubmission:
         "evaluation", "evaluation__fiscal_year", "organization", "region", "submitted_by", "scored_by"
     )
     try:
-        return rows.get(pk=pk)
+        return rows.get(pk=int_param(pk, low=1))
     except (FiscalSubmission.DoesNotExist, ValueError):
         raise Http404("未找到该填报，或不在您的查看范围内。")
 
@@ -116,7 +117,8 @@ def ranking_evaluation(*, user, pk) -> FiscalEvaluation:
     """The evaluation whose ranking the user may read: the organiser's any time (provisional before
     publishing), a district's once published and only if it took part. Otherwise 404."""
     rows = FiscalEvaluation.objects.select_related("fiscal_year", "organization")
-    evaluation = rows.filter(pk=pk).first() if str(pk).isdigit() else None
+    key = int_param(pk, low=1)  # "²" is a digit to ``isdigit`` but not to ``int``: a 404, never a 500
+    evaluation = rows.filter(pk=key).first() if key is not None else None
     if evaluation is None:
         raise Http404("未找到该评价。")
     if is_organiser(user, evaluation):
@@ -182,19 +184,21 @@ def ranking(evaluation: FiscalEvaluation) -> Ranking:
         .values_list("submission_id", "indicator__group", "total")
     }
     published = evaluation.status == EStatus.PUBLISHED
+    full = sum(points, Decimal("0"))
     if published:
         ranks = {s.pk: s.rank for s in submissions}
     else:
         scored = [s for s in submissions if s.status == SStatus.SCORED]
         ranks = {s.pk: r for s, r in competition_ranks(scored, lambda s: s.total)}
     from apps.evaluations.models import Grade
-    from apps.evaluations.scoring import grade_of
+
+    from .services_fiscal import grade_for
 
     labels = dict(Grade.choices)
     rows = []
     for position, s in enumerate(submissions):
         scored = s.status == SStatus.SCORED
-        grade = s.grade if published else (grade_of(s.total) if scored and s.total is not None else "")
+        grade = s.grade if published else (grade_for(s.total, full) if scored and s.total is not None else "")
         rows.append(
             RankRow(
                 submission_id=s.pk,

@@ -18,7 +18,7 @@ The guards and locks below are shared with ``services_fiscal_scoring``.
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -62,6 +62,33 @@ DEFAULT_FISCAL_INDICATORS = (
 
 
 # --- guards ----------------------------------------------------------------------------------
+
+
+def round_points(value: Decimal) -> Decimal:
+    """Points the system computes (suggested scores, totals, 折算 scores): two places, half up."""
+    return value.quantize(TWO, rounding=ROUND_HALF_UP)
+
+
+def has_more_than_two_places(value: Decimal) -> bool:
+    """True for ``1.005`` (refused: typed scores and points have at most two decimals), not ``1.50``."""
+    return value != value.quantize(TWO, rounding=ROUND_HALF_UP)
+
+
+def frame_points(evaluation: FiscalEvaluation) -> Decimal:
+    """The frame's total points (100 when it is set up as the defaults)."""
+    return sum(evaluation.indicators.values_list("max_points", flat=True), D("0"))
+
+
+def graded_score(total: Decimal, frame_total: Decimal) -> Decimal:
+    """The score the grade is read from: the total itself on a 100-point frame, else the total
+    折算 to 100 (``total × 100 ÷ frame total``, half up) — indicators may be added after opening."""
+    if frame_total == HUNDRED or frame_total <= 0:
+        return total
+    return round_points(total * HUNDRED / frame_total)
+
+
+def grade_for(total: Decimal, frame_total: Decimal) -> str:
+    return grade_of(graded_score(total, frame_total))
 
 
 def _require(allowed: bool, message: str) -> None:
@@ -213,12 +240,16 @@ def _clean_indicator(*, group, name, unit, direction, max_points, guidance) -> d
         errors["direction"] = ["指标方向无效。"]
     points = None
     try:
-        points = D(str(max_points).strip()).quantize(TWO)
+        points = D(str(max_points).strip())
     except (InvalidOperation, ValueError, TypeError):
         errors["max_points"] = ["分值应为数字。"]
     else:
         if not points.is_finite() or points <= 0 or points > HUNDRED:
             errors["max_points"] = ["分值应大于0且不超过100分。"]
+        elif has_more_than_two_places(points):
+            errors["max_points"] = [f"分值最多保留两位小数（“{points}”）。"]
+        else:
+            points = points.quantize(TWO)
     if errors:
         raise ValidationError(errors)
     return {
@@ -376,11 +407,17 @@ def fiscal_publish(*, actor, evaluation: FiscalEvaluation, summary: str) -> Fisc
     summary = (summary or "").strip()
     if not summary:
         raise ValidationError({"summary": ["请填写总体评价意见。"]})
+    # Indicators may have been added or removed after opening: the frame is re-read here, and on a
+    # frame that doesn't total 100 the grade is read from the total 折算 to 100.
+    full = frame_points(evaluation)
+    if full <= 0:
+        raise ValidationError({"indicators": ["评价没有指标，不能发布。"]})
     for submission, rank in competition_ranks(submissions, lambda s: s.total):
-        submission.rank, submission.grade = rank, grade_of(submission.total)
+        submission.rank, submission.grade = rank, grade_for(submission.total, full)
     FiscalSubmission.objects.bulk_update(submissions, ["rank", "grade"])
     evaluation.status, evaluation.summary = EStatus.PUBLISHED, summary[:4000]
     evaluation.published_at, evaluation.published_by = timezone.now(), actor
     evaluation.save(update_fields=["status", "summary", "published_at", "published_by", "updated_at"])
-    _transition(actor, evaluation, EStatus.SCORING, EStatus.PUBLISHED, "发布评价结果")
+    note = "" if full == HUNDRED else f"（指标分值合计{full:.2f}分，等次按总分折算为百分制后评定）"
+    _transition(actor, evaluation, EStatus.SCORING, EStatus.PUBLISHED, f"发布评价结果{note}")
     return evaluation

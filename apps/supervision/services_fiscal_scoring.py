@@ -31,6 +31,8 @@ from .services_fiscal import (
     _require_fill,
     _require_manage,
     _transition,
+    has_more_than_two_places,
+    round_points,
 )
 
 PERCENT_RANGE = (D("-100"), D("1000"))
@@ -65,7 +67,16 @@ def parse_number(raw, indicator: FiscalIndicator) -> Decimal | None:
     low, high = PERCENT_RANGE
     if indicator.unit == "%" and not low <= number <= high:
         raise ValidationError(f"“{indicator.name}”应在 -100% 至 1000% 之间。")
+    if number != number.quantize(D("0.0001")):
+        raise ValidationError(f"“{indicator.name}”最多保留四位小数。")
     return number.quantize(D("0.0001"))
+
+
+def _shown(value: FiscalValue) -> str | None:
+    """A district's figure as the audit trail records it (number, or the qualitative text)."""
+    if value.indicator.direction == Direction.QUALITATIVE:
+        return value.text_value[:200] or None
+    return None if value.value is None else f"{value.value.normalize():f}"
 
 
 def _values_of(submission: FiscalSubmission) -> list[FiscalValue]:
@@ -117,25 +128,26 @@ def fiscal_values_save(*, actor, submission: FiscalSubmission, data: dict) -> Fi
         if len(note) > 1000:
             errors.setdefault(f"note_{indicator.pk}", []).append(f"“{indicator.name}”的数据说明不能超过1000个字。")
         if (row.value, row.text_value, row.note) != (value, text, note):
+            before = {"value": _shown(row), "note": row.note}
             row.value, row.text_value, row.note = value, text, note
-            changed.append(row)
+            after = {"value": _shown(row), "note": row.note}
+            changed.append((row, before, after))
     if errors:
         raise ValidationError(errors)
     if changed:
-        FiscalValue.objects.bulk_update(changed, ["value", "text_value", "note"])
+        FiscalValue.objects.bulk_update([r for r, _, _ in changed], ["value", "text_value", "note"])
         submission.save(update_fields=["updated_at"])
+        # before → after per indicator: "<name>" for the figure, "<name>·数据说明" for the note
+        changes: dict[str, dict] = {}
+        for row, before, after in changed:
+            for key, label in (("value", row.indicator.name), ("note", f"{row.indicator.name}·数据说明")):
+                if before[key] != after[key]:
+                    changes[label] = {"from": before[key], "to": after[key]}
         audit.record(
             audit.Kind.UPDATE,
             actor=actor,
             obj=submission,
-            changes={
-                "values": {
-                    "from": None,
-                    "to": [
-                        f"{r.indicator.name}={r.value if r.value is not None else r.text_value[:20]}" for r in changed
-                    ],
-                }
-            },
+            changes=changes,
             comment=f"保存填报数据（{len(changed)} 项）",
         )
     return submission
@@ -191,10 +203,13 @@ def fiscal_return(*, actor, submission: FiscalSubmission, comment: str) -> Fisca
 
 
 @transaction.atomic
-def fiscal_score(*, actor, submission: FiscalSubmission, scores: dict, comment: str = "") -> FiscalSubmission:
-    """Score every indicator (0 ≤ score ≤ its points) with an optional comment each; the total is the
-    sum. ``scores``: ``{indicator_id: (score, comment)}``. 已报送/已评分 → 已评分; the evaluation
-    moves to 评分中 on its first score."""
+def fiscal_score(
+    *, actor, submission: FiscalSubmission, scores: dict, comment: str = "", reason: str = ""
+) -> FiscalSubmission:
+    """Score every indicator (0 ≤ score ≤ its points, at most two decimals) with an optional comment
+    each; the total is the sum. ``scores``: ``{indicator_id: (score, comment)}``. 已报送/已评分 →
+    已评分; the evaluation moves to 评分中 on its first score. Re-scoring an already scored
+    submission needs a ``reason`` (重新评分理由); the audit row keeps every score before → after."""
     # the evaluation first, then the submission: the same order as ``fiscal_publish``
     evaluation = _lock_evaluation(FiscalEvaluation(pk=submission.evaluation_id))
     submission = FiscalSubmission.objects.select_for_update().get(pk=submission.pk)
@@ -207,7 +222,10 @@ def fiscal_score(*, actor, submission: FiscalSubmission, scores: dict, comment: 
         raise ValidationError(
             {"status": [f"当前状态为“{submission.get_status_display()}”，只有已报送的数据可以评分。"]}
         )
+    rescoring = submission.status == SStatus.SCORED
+    reason = (reason or "").strip()
     rows = _values_of(submission)
+    old = {r.pk: (r.score, r.comment) for r in rows}
     given = {}
     for key, pair in (scores or {}).items():
         try:
@@ -223,7 +241,7 @@ def fiscal_score(*, actor, submission: FiscalSubmission, scores: dict, comment: 
             errors.setdefault(f"score_{indicator.pk}", []).append(f"请为“{indicator.name}”评分。")
             continue
         try:
-            score = D(text).quantize(TWO)
+            score = D(text)
         except InvalidOperation:
             errors.setdefault(f"score_{indicator.pk}", []).append(f"“{indicator.name}”的得分应为数字。")
             continue
@@ -232,25 +250,42 @@ def fiscal_score(*, actor, submission: FiscalSubmission, scores: dict, comment: 
                 f"“{indicator.name}”的得分应在 0 至 {indicator.max_points} 分之间。"
             )
             continue
-        row.score, row.comment = score, str(remark or "").strip()[:2000]
+        if has_more_than_two_places(score):
+            errors.setdefault(f"score_{indicator.pk}", []).append(f"“{indicator.name}”的得分最多保留两位小数。")
+            continue
+        row.score, row.comment = score.quantize(TWO), str(remark or "").strip()[:2000]
+    if rescoring and not reason:
+        errors.setdefault("reason", []).append("该区市已评分，重新评分请填写重新评分理由。")
+    elif len(reason) > 500:
+        errors.setdefault("reason", []).append("重新评分理由不能超过500个字。")
     if errors:
         raise ValidationError(errors)
     FiscalValue.objects.bulk_update(rows, ["score", "comment"])
-    before = submission.status
-    submission.total = sum((r.score for r in rows), D("0")).quantize(TWO)
+    before = audit.snapshot(submission, ["status", "total", "comment"])
+    submission.total = round_points(sum((r.score for r in rows), D("0")))
     submission.comment = (comment or "").strip()[:4000]
     submission.status, submission.scored_by, submission.scored_at = SStatus.SCORED, actor, timezone.now()
     submission.save(update_fields=["status", "total", "comment", "scored_by", "scored_at", "updated_at"])
-    # the total stays out of the comment: the district reads its history before the results are published
+    changes = audit.diff(before, audit.snapshot(submission, ["status", "total", "comment"]))
+    for row in rows:  # every indicator's score (and its comment) before → after, keyed by the indicator
+        old_score, old_comment = old[row.pk]
+        if old_score != row.score:
+            changes[f"得分·{row.indicator.name}"] = {
+                "from": None if old_score is None else str(old_score),
+                "to": str(row.score),
+            }
+        if old_comment != row.comment:
+            changes[f"评分意见·{row.indicator.name}"] = {"from": old_comment, "to": row.comment}
+    if rescoring:
+        changes["reason"] = {"from": None, "to": reason}
+    # scores stay out of the comment: the district reads its history before the results are
+    # published (the page shows a re-scoring's reason to the city only)
     audit.record(
-        audit.Kind.TRANSITION,
+        audit.Kind.TRANSITION if not rescoring else audit.Kind.UPDATE,
         actor=actor,
         obj=submission,
-        changes={
-            "status": {"from": before, "to": SStatus.SCORED},
-            "total": {"from": None, "to": str(submission.total)},
-        },
-        comment="完成评分",
+        changes=changes,
+        comment=f"重新评分：{reason}" if rescoring else "完成评分",
     )
     if evaluation.status == EStatus.COLLECTING:
         evaluation.status = EStatus.SCORING
@@ -281,7 +316,7 @@ def suggest(indicator: FiscalIndicator, value: Decimal | None, values: list[Deci
             return None
         else:
             result = top * best / value
-    return min(max(result, D("0")), top).quantize(TWO)
+    return round_points(min(max(result, D("0")), top))
 
 
 def reported_values(evaluation: FiscalEvaluation) -> dict[int, list[Decimal]]:

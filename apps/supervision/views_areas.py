@@ -8,10 +8,12 @@ from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
+from django.shortcuts import redirect
 from django.views import View
 from django.views.generic import TemplateView
 
 from apps.core import permissions, years
+from apps.core.params import int_param
 from apps.core.views_mixins import ActionRequiredMixin
 
 from . import excel_areas
@@ -21,15 +23,33 @@ PAGE_SIZE = 50
 
 
 def chosen_year(request) -> int:
-    """``?year=`` when it is a fiscal year, else the year selected in the header (the current one)."""
+    """The 预算年度 selected in the header — these pages have no year selector of their own, so the
+    header and the page always show the same year. A ``?year=`` that is a fiscal year (the page's own
+    links and exports, an older bookmark) switches the header's year first; anything else ("²",
+    "abc", a year the system doesn't have) is ignored."""
     known = {fy.year for fy in years.fiscal_years(request)}
-    raw = request.GET.get("year", "")
-    if raw.isdigit() and int(raw) in known:
-        return int(raw)
+    asked = int_param(request.GET.get("year"), low=1)
+    if asked in known and asked != years.selected_year(request):
+        request.session[years.SESSION_KEY] = asked
     selected = years.selected_year(request)
     if selected is None:
         raise Http404("尚未设置预算年度。")
     return selected
+
+
+class HeaderYearMixin:
+    """The pages read the header's 预算年度 only. A ``?year=`` in the address (an older link or
+    bookmark) moves the header's year when it is a fiscal year and is then dropped from the address
+    (a redirect), so the header's own switch — which returns to the current address — is never
+    undone by a stale ``?year=``."""
+
+    def get(self, request, *args, **kwargs):
+        if "year" in request.GET:
+            chosen_year(request)
+            rest = request.GET.copy()
+            del rest["year"]
+            return redirect(f"{request.path}?{rest.urlencode()}" if rest else request.path)
+        return super().get(request, *args, **kwargs)
 
 
 def scope_name(user, summary_city_wide: bool) -> str:
@@ -46,9 +66,9 @@ def area_or_404(slug: str) -> tuple[str, str]:
 
 
 def chosen_region(request, regions):
-    raw = request.GET.get("region", "")
+    """``?region=`` when it is one of ``regions``; anything else means all of them."""
     by_id = {r.pk: r for r in regions}
-    return by_id.get(int(raw)) if raw.isdigit() else None
+    return by_id.get(int_param(request.GET.get("region"), low=1))
 
 
 def _xlsx(file, filename: str) -> FileResponse:
@@ -67,7 +87,7 @@ def table_rows(summary: sel.Summary) -> list[dict]:
     return rows
 
 
-class AreaSummaryView(ActionRequiredMixin, TemplateView):
+class AreaSummaryView(ActionRequiredMixin, HeaderYearMixin, TemplateView):
     required_action = sel.ACTION
     template_name = "supervision/area_summary.html"
 
@@ -76,7 +96,6 @@ class AreaSummaryView(ActionRequiredMixin, TemplateView):
         summary = sel.area_summary(user=self.request.user, fiscal_year=year)
         return super().get_context_data(
             year=year,
-            years=years.fiscal_years(self.request),
             summary=summary,
             rows=table_rows(summary),
             grades=sel.GRADES,
@@ -100,7 +119,7 @@ class AreaSummaryExportView(ActionRequiredMixin, View):
         return _xlsx(file, filename)
 
 
-class AreaDetailView(ActionRequiredMixin, TemplateView):
+class AreaDetailView(ActionRequiredMixin, HeaderYearMixin, TemplateView):
     required_action = sel.ACTION
     template_name = "supervision/area_detail.html"
 
@@ -118,13 +137,12 @@ class AreaDetailView(ActionRequiredMixin, TemplateView):
             fund.grade_label = sel.grade_label(fund.area_grade)
             fund.grade_source = excel_areas.grade_source(fund)
             fund.target_label = excel_areas.target_label(fund)
-        query = {"year": year, **({"region": region.pk} if region else {})}
+        query = {"region": region.pk} if region else {}
         return super().get_context_data(
             area=slug,
             area_label=label,
             areas=[(s, lbl) for s, (_, lbl) in sel.AREAS.items()],
             year=year,
-            years=years.fiscal_years(self.request),
             regions=regions,
             region=region,
             page=page,

@@ -18,6 +18,7 @@ from django.views.generic import TemplateView
 
 from apps.core import permissions
 from apps.core.models import AuditEvent
+from apps.core.params import int_param
 from apps.core.views_mixins import ActionRequiredMixin, add_service_errors
 
 from . import excel_fiscal
@@ -37,6 +38,17 @@ from .models import FiscalEvaluation, FiscalIndicator, FiscalSubmission
 
 EStatus = FiscalEvaluation.Status
 SStatus = FiscalSubmission.Status
+
+
+def submission_history(submission: FiscalSubmission, *, show_scores: bool) -> list[AuditEvent]:
+    """操作记录, newest first. Before the results are published a district doesn't read the city's
+    re-scoring reasons (they tend to name scores): it sees “重新评分” alone."""
+    events = list(AuditEvent.objects.for_object(submission).select_related("actor").order_by("-occurred_at", "-pk"))
+    if not show_scores:
+        for event in events:
+            if event.comment.startswith("重新评分"):
+                event.comment = "重新评分"
+    return events
 
 
 class FiscalListView(ActionRequiredMixin, TemplateView):
@@ -92,6 +104,10 @@ class FiscalDetailView(ActionRequiredMixin, TemplateView):
         indicators = selectors.indicators_of(evaluation)
         total_points = sum((i.max_points for i in indicators), 0)
         submissions = selectors.submission_rows(evaluation)
+        for s in submissions:  # reported after the due date: shown as 逾期
+            s.late = bool(
+                evaluation.due_on and s.submitted_at and timezone.localdate(s.submitted_at) > evaluation.due_on
+            )
         return super().get_context_data(
             evaluation=evaluation,
             groups=selectors.groups_of(indicators),
@@ -104,7 +120,7 @@ class FiscalDetailView(ActionRequiredMixin, TemplateView):
             edit_form=kwargs.pop("edit_form", None)
             or EvaluationEditForm(initial={"title": evaluation.title, "due_on": evaluation.due_on}),
             all_scored=bool(submissions) and all(s.status == SStatus.SCORED for s in submissions),
-            history=AuditEvent.objects.for_object(evaluation).select_related("actor").order_by("occurred_at", "pk"),
+            history=AuditEvent.objects.for_object(evaluation).select_related("actor").order_by("-occurred_at", "-pk"),
             **kwargs,
         )
 
@@ -136,7 +152,11 @@ class FiscalDetailView(ActionRequiredMixin, TemplateView):
                     return redirect("supervision:fiscal_detail", pk=pk)
             return self.render_to_response(self.get_context_data(evaluation=evaluation, edit_form=form))
         if op == "delete":
-            indicator = get_object_or_404(FiscalIndicator, pk=request.POST.get("indicator") or 0, evaluation=evaluation)
+            indicator_id = int_param(request.POST.get("indicator"))
+            if indicator_id is None:
+                messages.error(request, "请选择要删除的指标。")
+                return redirect("supervision:fiscal_detail", pk=pk)
+            indicator = get_object_or_404(FiscalIndicator, pk=indicator_id, evaluation=evaluation)
             try:
                 services.fiscal_indicator_delete(actor=request.user, indicator=indicator)
             except ValidationError as exc:
@@ -230,7 +250,7 @@ class FiscalSubmissionView(ActionRequiredMixin, TemplateView):
             # a district sees its own scores once the results are published; the city always
             show_scores=organiser or published,
             return_form=kwargs.pop("return_form", None) or ReturnForm(),
-            history=AuditEvent.objects.for_object(submission).select_related("actor").order_by("occurred_at", "pk"),
+            history=submission_history(submission, show_scores=organiser or published),
             **kwargs,
         )
 
@@ -281,23 +301,46 @@ class FiscalScoreView(ActionRequiredMixin, TemplateView):
             raise Http404("未找到该填报。")
         return submission
 
+    @staticmethod
+    def may_score(submission: FiscalSubmission) -> bool:
+        return (
+            submission.status in (SStatus.SUBMITTED, SStatus.SCORED)
+            and submission.evaluation.status != EStatus.PUBLISHED
+        )
+
     def get_context_data(self, **kwargs):
         submission = kwargs.pop("submission", None) or self.submission()
         values = selectors.values_of(submission)
         suggestions = selectors.suggestions_for(submission, values)
-        kwargs.setdefault("form", ScoreForm(values=values, suggestions=suggestions, comment=submission.comment))
+        may_score = self.may_score(submission)
+        kwargs.setdefault(
+            "form",
+            ScoreForm(
+                values=values,
+                suggestions=suggestions,
+                comment=submission.comment,
+                editable=may_score,
+                rescoring=may_score and submission.status == SStatus.SCORED,
+            ),
+        )
         return super().get_context_data(
             submission=submission,
             evaluation=submission.evaluation,
-            may_score=submission.status in (SStatus.SUBMITTED, SStatus.SCORED)
-            and submission.evaluation.status != EStatus.PUBLISHED,
+            may_score=may_score,
+            published=submission.evaluation.status == EStatus.PUBLISHED,
             **kwargs,
         )
 
     def post(self, request, pk):
         submission = self.submission()
         values = selectors.values_of(submission)
-        form = ScoreForm(request.POST, values=values, suggestions=selectors.suggestions_for(submission, values))
+        form = ScoreForm(
+            request.POST,
+            values=values,
+            suggestions=selectors.suggestions_for(submission, values),
+            editable=self.may_score(submission),
+            rescoring=submission.status == SStatus.SCORED,
+        )
         if form.is_valid():
             try:
                 scoring.fiscal_score(
@@ -305,6 +348,7 @@ class FiscalScoreView(ActionRequiredMixin, TemplateView):
                     submission=submission,
                     scores=form.scores(),
                     comment=form.cleaned_data["comment"],
+                    reason=form.cleaned_data.get("reason", ""),
                 )
             except ValidationError as exc:
                 add_service_errors(form, exc)

@@ -1,5 +1,6 @@
-"""Headless Chromium: 财政局领导 opens 专项领域 (every region), switches the year, opens the PPP
-funds; 教育局's approver sees only its own funds. Screenshots ``test-artifacts/areas-0*.png``."""
+"""Headless Chromium: 财政局领导 opens 专项领域 (every region), switches the year in the header
+(the page has no year selector of its own), opens the PPP funds; 教育局's approver sees only its
+own funds. Screenshots ``test-artifacts/areas-0*.png``."""
 
 import pytest
 from playwright.sync_api import expect
@@ -32,12 +33,14 @@ def test_leader_reads_the_areas_and_a_department_only_its_own(page, live_server,
     expect(page.locator("#grade-basis")).to_contain_text("重点评价")
     shot(page, "areas-01-summary")
 
-    page.select_option("#area-year-select", "2025")
+    expect(page.locator("#area-year-select")).to_have_count(0)
+    page.select_option("#year-select", "2025")
     expect(page.locator("h1")).to_contain_text("2025年度")
+    expect(page.locator("#year-select")).to_have_value("2025")
     expect(page.locator("#area-total")).to_contain_text("700.00")
     shot(page, "areas-02-summary-2025")
 
-    page.select_option("#area-year-select", "2026")
+    page.select_option("#year-select", "2026")
     expect(page.locator("h1")).to_contain_text("2026年度")
     page.click("#area-link-ppp")
     expect(page.locator("h1")).to_contain_text("PPP项目")
@@ -50,6 +53,8 @@ def test_leader_reads_the_areas_and_a_department_only_its_own(page, live_server,
     page.click("#area-filter button")
     expect(table.locator("tbody tr")).to_have_count(1)
     expect(table).to_contain_text("SN")
+    expect(page.locator("h1")).to_contain_text("2026年度")
+    expect(page.locator("#year-select")).to_have_value("2026")
 
     as_user(page, base, "edu_approver")
     page.goto(f"{base}/supervision/areas/")

@@ -1,7 +1,8 @@
 """Headless Chromium: 区市财政运行综合绩效评价. perf_admin creates an evaluation and opens it;
 shinan_finance fills its figures (a wrong number is refused first) and submits; perf_admin scores
 (from the suggested scores) and publishes; the ranking page draws the comparison chart; the
-district then sees the ranking but not the other district's comments. Screenshots fiscal-0*.png."""
+district then sees the ranking but not the other district's comments. Re-scoring an already scored
+district asks for a reason; once published the score page is read-only. Screenshots fiscal-*.png."""
 
 import pytest
 from playwright.sync_api import expect
@@ -79,6 +80,18 @@ def test_fiscal_evaluation_from_frame_to_ranking(page, live_server, world):
     shot(page, "fiscal-04-score")
     page.click("#score-save")
     expect(page.locator("#publish-form")).to_be_visible()
+    # 市北 was scored already: changing a score needs a reason
+    page.click(f"#submission-{other.pk} .score-link")
+    expect(page.locator("#score-rescoring")).to_contain_text("重新评分须填写重新评分理由")
+    page.fill(f"#id_score_{indicators[0].pk}", "6.5")
+    page.click("#score-save")
+    expect(page.locator("#score-form")).to_contain_text("该区市已评分，重新评分请填写重新评分理由。")
+    page.fill("#id_reason", "复核市北区税收收入口径")
+    shot(page, "fiscal-04b-rescore")
+    page.click("#score-save")
+    expect(page.locator("#publish-form")).to_be_visible()
+    other.refresh_from_db()
+    assert other.total == 69 + 0.5
     own.refresh_from_db()
     assert own.status == FiscalSubmission.Status.SCORED and own.total > 80
     page.fill("#id_summary", "全市财政运行总体平稳。")
@@ -106,4 +119,11 @@ def test_fiscal_evaluation_from_frame_to_ranking(page, live_server, world):
     shot(page, "fiscal-07-evaluation-published")
     page.click(f"#submission-{other.pk} a")
     expect(page.locator("#values-table")).to_contain_text("市北税收占比偏低")
+    expect(page.locator("#submission-history li").first).to_contain_text("重新评分：复核市北区税收收入口径")
     shot(page, "fiscal-08-submission-city")
+    # published: the score page is read-only, with a banner saying why
+    page.goto(f"{base}/supervision/fiscal/submissions/{own.pk}/score/")
+    expect(page.locator("#score-locked")).to_contain_text("得分不能再修改")
+    expect(page.locator(f"#id_score_{indicators[0].pk}")).to_be_disabled()
+    expect(page.locator("#score-save")).to_have_count(0)
+    shot(page, "fiscal-09-score-locked")
