@@ -16,6 +16,7 @@ from apps.supervision import services_assessment as svc
 from apps.supervision.models import (
     AnnualAssessment,
     AssessedBody,
+    AssessmentAdjustment,
     AssessmentItem,
     AssessmentKind,
     AssessmentLine,
@@ -321,7 +322,6 @@ def test_changing_an_items_points_clears_its_lines_until_recomputed(world, year)
     assessment = create(world, year)
     svc.assessment_compute(assessment.pk, today=TODAY)
     item = assessment.items.get(metric=Metric.DISCLOSURE)
-    AssessmentLine.objects.filter(item=item).update(points=D("9"), adjusted=True, adjust_reason="核实后调整")
     svc.item_save(actor=world.perf_admin, assessment=assessment, item=item,
                   data={"name": item.name, "metric": Metric.DISCLOSURE, "max_points": "5"})  # fmt: skip
     assert not AssessmentLine.objects.filter(item=item).exists()
@@ -330,3 +330,104 @@ def test_changing_an_items_points_clears_its_lines_until_recomputed(world, year)
     svc.assessment_compute(assessment.pk, today=TODAY)
     lines = AssessmentLine.objects.filter(item=item)
     assert lines.count() == 3 and {(x.points, x.adjusted) for x in lines} == {(D("5.00"), False)}
+
+
+# --- nothing finance entered is lost --------------------------------------------------------------
+
+
+def _adjusted(world, year, metric=Metric.DISCLOSURE):
+    """A computed sheet under review with 教育局's ``metric`` line adjusted (with its history row)."""
+    from apps.supervision import services_assessment_review as review
+
+    assessment = create(world, year)
+    svc.assessment_compute(assessment.pk, today=TODAY)
+    line = AssessmentLine.objects.get(body__assessment=assessment, body__organization=world.edu, item__metric=metric)
+    review.line_adjust(actor=world.perf_admin, line=line, points="6", reason="核实后调整", evidence="核查记录")
+    assessment.refresh_from_db()
+    return assessment, line
+
+
+@pytest.mark.parametrize(
+    ("change", "field"), [({"max_points": "5"}, "max_points"), ({"metric": Metric.TARGET_FIRST_PASS}, "metric")]
+)
+def test_an_adjusted_items_points_or_metric_cannot_change(world, year, change, field):
+    assessment, line = _adjusted(world, year)
+    item = line.item
+    history = AssessmentAdjustment.objects.count()
+    data = {"name": item.name, "metric": item.metric, "max_points": str(item.max_points), **change}
+    with pytest.raises(ValidationError) as err:
+        svc.item_save(actor=world.perf_admin, assessment=assessment, item=item, data=data)
+    assert err.value.message_dict[field] == [
+        "考核项目“绩效信息公开”已有 1 条人工调整/评分记录，不能修改分值或计分方式。"
+    ]
+    item.refresh_from_db()
+    line.refresh_from_db()
+    assessment.refresh_from_db()
+    assert (item.max_points, item.metric) == (D("10.00"), Metric.DISCLOSURE)
+    assert (line.points, line.adjusted, line.evidence) == (D("6.00"), True, "核查记录")
+    assert AssessmentAdjustment.objects.count() == history == 1 and assessment.status == S.REVIEW
+    # renaming it (or its guidance) is fine: the lines stay
+    svc.item_save(actor=world.perf_admin, assessment=assessment, item=item,
+                  data={"name": "信息公开", "metric": item.metric, "max_points": "10"})  # fmt: skip
+    assert AssessmentLine.objects.filter(pk=line.pk, adjusted=True).exists()
+
+
+def test_an_item_with_hand_scores_cannot_be_deleted(world, year):
+    from apps.supervision import services_assessment_review as review
+
+    assessment = create(world, year)
+    svc.assessment_compute(assessment.pk, today=TODAY)
+    manual = assessment.items.get(metric=Metric.MANUAL)
+    for line in AssessmentLine.objects.filter(item=manual):
+        review.line_adjust(actor=world.perf_admin, line=line, points="8", reason="制度健全", evidence="文件")
+    with pytest.raises(ValidationError) as err:
+        svc.item_delete(actor=world.perf_admin, assessment=assessment, item=manual)
+    assert err.value.messages == ["考核项目“绩效管理工作创新与配合”已有 3 条人工调整/评分记录，不能删除。"]
+    assert AssessmentItem.objects.filter(pk=manual.pk).exists()
+    assert AssessmentAdjustment.objects.filter(line__item=manual).count() == 3
+    # an item without hand entries is deleted with its lines, as before
+    svc.item_delete(actor=world.perf_admin, assessment=assessment, item=assessment.items.get(metric=Metric.DISCLOSURE))
+    assert assessment.items.count() == 7
+
+
+def test_a_deactivated_department_with_adjustments_stays_assessed(world, year):
+    assessment, line = _adjusted(world, year)
+    Organization.objects.filter(pk=world.edu.pk).update(is_active=False)
+    Organization.objects.filter(pk=world.sci.pk).update(is_active=False)  # nothing adjusted: it goes
+    svc.assessment_compute(assessment.pk, today=TODAY)
+    assert set(AssessedBody.objects.filter(assessment=assessment).values_list("organization", flat=True)) == {
+        world.edu.pk,
+        world.health.pk,
+    }
+    line.refresh_from_db()
+    assert (line.points, line.adjusted) == (D("6.00"), True) and AssessmentAdjustment.objects.count() == 1
+    edu = AssessedBody.objects.get(assessment=assessment, organization=world.edu)
+    assert edu.rank is not None and edu.lines.count() == 8
+
+
+# --- grades on the sheet's scale ------------------------------------------------------------------
+
+
+def test_grades_are_given_on_the_sheets_maximum(world, year):
+    from apps.supervision import services_assessment_review as review
+
+    assessment = create(world, year)
+    svc.item_save(actor=world.perf_admin, assessment=assessment,
+                  data={"name": "重点工作", "metric": "manual", "max_points": "90"})  # fmt: skip
+    svc.assessment_compute(assessment.pk, today=TODAY)  # a 190-point sheet
+    sci = AssessedBody.objects.get(assessment=assessment, organization=world.sci)
+    # 90 computed points (nothing due) + 0 + 0 by hand: 90 / 190 = 47.37 % → 差, not 优 on raw points
+    assert (sci.total, sci.grade) == (D("90.00"), "poor")
+    assert svc.percent_score(sci.total, D("190")) == D("47.37")
+    for line in AssessmentLine.objects.filter(body=sci, item__metric=Metric.MANUAL):
+        review.line_adjust(actor=world.perf_admin, line=line, points=line.item.max_points - 2, reason="评分")
+    sci.refresh_from_db()
+    # 90 + 8 + 88 = 186 → 97.89 % → 优;  171 (90 %) is the lower bound of 优
+    assert (sci.total, sci.grade) == (D("186.00"), "excellent")
+    line = AssessmentLine.objects.get(body=sci, item__name="重点工作")
+    review.line_adjust(actor=world.perf_admin, line=line, points="73", reason="复核")  # 90 + 8 + 73 = 171
+    sci.refresh_from_db()
+    assert (sci.total, sci.grade) == (D("171.00"), "excellent")
+    review.line_adjust(actor=world.perf_admin, line=line, points="72.99", reason="复核")  # 89.99 %
+    sci.refresh_from_db()
+    assert sci.grade == "good"

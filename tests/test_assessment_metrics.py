@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.utils import timezone
 
 from apps.core.models import AuditEvent
 from apps.evaluations.models import EvaluationPlan, KeyEvaluation, SelfEvaluation, SelfEvaluationRound
@@ -86,10 +87,13 @@ def build(world, year) -> SimpleNamespace:
     s.fe = fund(w, year, w.health_unit, "E")
     s.ff = fund(w, year, w.shinan_edu, "F")
     s.fg = fund(w, year, w.edu, "G", is_classified=True)
-    # A: first submitted on time, returned by the sector division, resubmitted late, approved.
+    # A: the unit sent it to its department on time (10-20); the department forwarded it to finance
+    # after the filing date (11-03, its own review deadline), the sector division returned it, it was
+    # resubmitted late, approved. On time: the filing date is the unit's.
     s.ta = target(year, s.fa, status=TargetStatus.APPROVED, submitted_at=at(2025, 11, 10), approved_at=at(2026, 1, 10))
-    transition(w.edu_approver, s.ta, "dept_review", "sector_review", at(2025, 10, 20))
-    transition(w.sector_kjw, s.ta, "sector_review", "returned", at(2025, 10, 25))
+    transition(w.edu_unit_filler, s.ta, "draft", "dept_review", at(2025, 10, 20))
+    transition(w.edu_approver, s.ta, "dept_review", "sector_review", at(2025, 11, 3))
+    transition(w.sector_kjw, s.ta, "sector_review", "returned", at(2025, 11, 5))
     transition(w.edu_approver, s.ta, "returned", "sector_review", at(2025, 11, 10))
     # B (the unit's): no audit rows (bulk-loaded) → submitted_at, 5 days late; returned only by the
     # department before it reached finance: still a first pass.
@@ -186,24 +190,35 @@ def line(assessment, org, metric) -> AssessmentLine:
 
 def test_target_on_time_counts_the_first_submission_and_the_units(world, sheet):
     edu = line(sheet, world.edu, Metric.TARGET_ON_TIME)
-    # due: A (first submitted 10-20 → on time), B (unit, 11-05 → late), C (never); D not arranged, G
-    # (涉密) counts for filing too: submitted 10-01.
+    # due: A (the unit first sent it 10-20 → on time, though forwarded to finance 11-03), B (unit, no
+    # audit rows: submitted_at 11-05 → late), C (never); D not arranged, G (涉密) counts for filing
+    # too: submitted 10-01.
     assert (edu.basis["numerator"], edu.basis["denominator"]) == (2, 4)
     assert edu.value == D("50.00") and edu.computed_points == edu.points == D("7.50")
-    assert edu.basis["summary"] == "应报送绩效目标 4 项，按时报送 2 项，按时率 50.00%"
+    assert edu.basis["summary"] == "应报送绩效目标 4 项，单位按时提交 2 项，按时率 50.00%"
     records = edu.basis["records"]
     assert [r["ok"] for r in records] == [False, False, True, True]  # the failures first
     late = next(r for r in records if r["label"] == "资金B绩效目标")
     assert late["note"] == "逾期 5 天" and late["due"] == "2025-10-31" and late["done"] == "2025-11-05"
     assert late["url"] == f"/targets/{PerformanceTarget.objects.get(fund__code='B').pk}/"
+    a = next(r for r in records if r["label"] == "资金A绩效目标")
+    assert a["ok"] and a["done"] == "2025-10-20"
     health = line(sheet, world.health, Metric.TARGET_ON_TIME)  # 23:30 on the due day, local time
     assert (health.basis["numerator"], health.basis["denominator"], health.points) == (1, 1, D("15.00"))
 
 
-def test_no_data_gives_full_points(world, sheet):
-    sci = line(sheet, world.sci, Metric.TARGET_ON_TIME)
-    assert sci.points == D("15.00") and sci.value is None
-    assert sci.basis["summary"] == "本年度无应报事项，按满分计" and sci.basis["denominator"] == 0
+@pytest.mark.parametrize("metric", [m for m in Metric.values if m != Metric.MANUAL])
+def test_no_data_gives_full_points_with_the_metrics_own_reason(world, sheet, metric):
+    sci = line(sheet, world.sci, metric)
+    assert sci.points == sci.item.max_points and sci.value is None
+    assert sci.basis["summary"] == metrics.NO_DATA[metric] and sci.basis["denominator"] == 0
+
+
+def test_no_data_sentences_say_what_was_missing():
+    assert len(set(metrics.NO_DATA.values())) == len(metrics.NO_DATA) == len(Metric.values) - 1
+    assert metrics.NO_DATA[Metric.SCORE_GAP] == "本年度无同时有单位自评和财政重点评价得分的项目，按满分计"
+    assert metrics.NO_DATA[Metric.RECTIFICATION_ON_TIME] == "本年度无到期的整改事项，按满分计"
+    assert metrics.NO_DATA[Metric.MONITORING_ON_TIME].startswith("本年度无到期的监控报送任务")
 
 
 def test_monitoring_on_time(world, sheet):
@@ -220,7 +235,7 @@ def test_selfeval_on_time_and_not_yet_owed(world, year, data):
     assert (edu.basis["numerator"], edu.basis["denominator"], edu.points) == (1, 2, D("7.50"))
     # Before the due date the unsubmitted draft is not owed yet: 卫生健康委 has nothing due.
     health = line_of_fresh(world, year, Metric.SELFEVAL_ON_TIME, date(2027, 3, 1), world.health)
-    assert health.basis["summary"] == "本年度无应报事项，按满分计"
+    assert health.basis["summary"] == "本年度无到期的单位自评报送任务，按满分计"
 
 
 def line_of_fresh(world, year, metric, today, org):
@@ -252,6 +267,9 @@ def test_score_gap(world, sheet):
     )
     assert [r["label"] for r in edu.basis["records"]] == ["资金A", "资金B"]  # beyond the tolerance first
     assert [r["ok"] for r in edu.basis["records"]] == [False, True]
+    # the record's date is the key evaluation's completion, under its own heading (not "未完成")
+    assert {r["done"] for r in edu.basis["records"]} == {"2027-05-01"}
+    assert edu.basis["done_label"] == "重点评价完成日期"
 
 
 def test_score_gap_params_and_floor(world, year, data):
@@ -329,3 +347,110 @@ def test_unsubmitted_targets_are_owed_only_once_the_filing_date_passed(world, ye
     after = metrics.measure_all(Metric.TARGET_ON_TIME, metrics.assessed_bodies(assessment, date(2025, 11, 1)))
     assert before[world.edu.pk].total == 3  # C (never sent) not owed yet; A, B, G counted (sent)
     assert after[world.edu.pk].total == 4
+
+
+# --- review F3: the filing date is the unit's ---------------------------------------------------
+
+
+def test_target_on_time_is_the_filers_first_step_out_of_draft(world, year, data):
+    w = world
+    # H: the unit sent it 10-30, the department sent it back, the unit resent it 11-08, the
+    # department forwarded it 11-12: on time (10-30).
+    h = target(year, fund(w, year, w.edu_unit, "H"), status=TargetStatus.SECTOR_REVIEW, submitted_at=at(2025, 11, 12))
+    transition(w.edu_unit_filler, h, "draft", "dept_review", at(2025, 10, 30))
+    transition(w.edu_approver, h, "dept_review", "returned", at(2025, 11, 1))
+    transition(w.edu_unit_filler, h, "returned", "dept_review", at(2025, 11, 8))
+    transition(w.edu_approver, h, "dept_review", "sector_review", at(2025, 11, 12))
+    # I: 卫生健康委 filed its own target straight to finance, 2 days late.
+    i = target(year, fund(w, year, w.health, "I"), status=TargetStatus.SECTOR_REVIEW, submitted_at=at(2025, 11, 2))
+    transition(w.health_filler, i, "draft", "sector_review", at(2025, 11, 2))
+    assessment = svc.assessment_create(actor=w.perf_admin, fiscal_year=year, kind=AssessmentKind.DEPARTMENTS)
+    tallies = metrics.measure_all(Metric.TARGET_ON_TIME, metrics.assessed_bodies(assessment, TODAY))
+    rec = {r.label: r for t in tallies.values() for r in t.records}
+    assert (rec["资金H绩效目标"].ok, rec["资金H绩效目标"].done) == (True, date(2025, 10, 30))
+    assert (rec["资金I绩效目标"].ok, rec["资金I绩效目标"].note) == (False, "逾期 2 天")
+
+
+def test_a_target_sent_to_the_department_is_owed_from_that_date(world, year, data):
+    """``_owed`` follows the same date: sent to the department (not yet to finance) is handed in."""
+    h = target(year, fund(world, year, world.edu_unit, "H"), status=TargetStatus.DEPT_REVIEW)
+    transition(world.edu_unit_filler, h, "draft", "dept_review", at(2025, 10, 10))
+    assessment = svc.assessment_create(actor=world.perf_admin, fiscal_year=year, kind=AssessmentKind.DEPARTMENTS)
+    tally = metrics.measure_all(Metric.TARGET_ON_TIME, metrics.assessed_bodies(assessment, date(2025, 10, 15)))
+    rec = next(r for r in tally[world.edu.pk].records if r.label == "资金H绩效目标")
+    assert rec.ok and rec.done == date(2025, 10, 10) and tally[world.edu.pk].total == 4  # + A, B, G
+
+
+# --- review F4: rectification judged on the day the body handed it in ---------------------------
+
+
+def test_rectification_is_judged_on_the_day_it_was_handed_in(world, year, data):
+    w = world
+    rect = {"source": "key_evaluation", "fiscal_year": year, "created_by": w.perf_admin, "organization": w.health}
+    deadline = date(2026, 9, 30)
+    # handed in on time, finance accepted it a month later: on time
+    Rectification.objects.create(problem="甲", deadline=deadline, status="done", submitted_at=at(2026, 9, 30, 20),
+                                 completed_on=date(2026, 10, 30), **rect)  # fmt: skip
+    # handed in on time, still awaiting finance: on time, noted
+    Rectification.objects.create(problem="乙", deadline=deadline, status="verifying",
+                                 submitted_at=at(2026, 9, 20), **rect)  # fmt: skip
+    # handed in late, awaiting finance: late
+    Rectification.objects.create(problem="丙", deadline=deadline, status="verifying",
+                                 submitted_at=at(2026, 10, 3), **rect)  # fmt: skip
+    # handed in late, accepted: late
+    Rectification.objects.create(problem="丁", deadline=deadline, status="done", submitted_at=at(2026, 10, 2),
+                                 completed_on=date(2026, 10, 5), **rect)  # fmt: skip
+    # the deadline is today: not overdue yet, not counted
+    Rectification.objects.create(problem="戊", deadline=date(2026, 12, 1), status="pending", **rect)
+    assessment = svc.assessment_create(actor=w.perf_admin, fiscal_year=year, kind=AssessmentKind.DEPARTMENTS)
+    tally = metrics.measure_all(Metric.RECTIFICATION_ON_TIME, metrics.assessed_bodies(assessment, date(2026, 12, 1)))
+    health = tally[w.health.pk]
+    by = {r.label: r for r in health.records}
+    assert set(by) == {"甲", "乙", "丙", "丁"} and (health.ok, health.total) == (2, 4)
+    assert (by["甲"].ok, by["甲"].done, by["甲"].note) == (True, date(2026, 9, 30), "")
+    assert (by["乙"].ok, by["乙"].note) == (True, "按期报送，待财政核实")
+    assert (by["丙"].ok, by["丙"].note) == (False, "逾期 3 天报送，待财政核实")
+    assert (by["丁"].ok, by["丁"].note) == (False, "逾期 2 天完成")
+    later = metrics.measure_all(Metric.RECTIFICATION_ON_TIME, metrics.assessed_bodies(assessment, date(2026, 12, 2)))
+    assert {r.label for r in later[w.health.pk].records} == {"甲", "乙", "丙", "丁", "戊"}
+
+
+# --- walkthrough #3, #6 -----------------------------------------------------------------------------
+
+
+def test_disclosed_records_carry_their_publication_date(world, sheet):
+    records = line(sheet, world.edu, Metric.DISCLOSURE).basis["records"]
+    disclosed = [r for r in records if r["ok"]]
+    assert len(disclosed) == 2 and all(r["done"] for r in disclosed)
+    assert all(r["done"] is None and r["note"] == "未公开" for r in records if not r["ok"])
+    published = Disclosure.objects.get(target=PerformanceTarget.objects.get(fund__code="A"))
+    target_a = next(r for r in disclosed if r["label"] == "资金A绩效目标")
+    assert target_a["done"] == timezone.localdate(published.published_at).isoformat()
+    assert line(sheet, world.edu, Metric.DISCLOSURE).basis["done_label"] == "公开日期"
+
+
+def test_first_pass_counts_a_target_with_its_versions_once(world, year, data):
+    w = world
+    # H: version 1 approved, adjusted as version 2 — returned by 绩效处 once, then approved.
+    fh = fund(w, year, w.health_unit, "H")
+    v1 = target(year, fh, status=TargetStatus.SUPERSEDED, submitted_at=at(2025, 10, 1), approved_at=at(2026, 1, 5))
+    v2 = target(year, fh, version=2, previous=v1, status=TargetStatus.APPROVED, submitted_at=at(2026, 5, 1),
+                approved_at=at(2026, 6, 1))  # fmt: skip
+    transition(w.perf_admin, v2, "perf_review", "returned", at(2026, 5, 10))
+    # J: version 1 approved, version 2 under review, never returned: one target, passed first time.
+    fj = fund(w, year, w.health_unit, "J")
+    j1 = target(year, fj, status=TargetStatus.SUPERSEDED, submitted_at=at(2025, 10, 1), approved_at=at(2026, 1, 5))
+    target(year, fj, version=2, previous=j1, status=TargetStatus.PERF_REVIEW, submitted_at=at(2026, 5, 1))
+    assessment = svc.assessment_create(actor=w.perf_admin, fiscal_year=year, kind=AssessmentKind.DEPARTMENTS)
+    svc.assessment_compute(assessment.pk, today=TODAY)
+    health = line(assessment, w.health, Metric.TARGET_FIRST_PASS)
+    assert (health.basis["numerator"], health.basis["denominator"]) == (1, 2)  # not 4 versions
+    assert health.basis["summary"] == (
+        "已批复绩效目标 2 项（调整版本与原目标合计为一项），未经财政退回 1 项，一次通过率 50.00%"
+    )
+    h, j = health.basis["records"]
+    assert (h["label"], h["ok"], h["note"], h["done"]) == ("资金H绩效目标", False, "曾被财政退回；含调整共 2 版",
+                                                           "2026-01-05")  # fmt: skip
+    assert h["url"] == f"/targets/{v2.pk}/"
+    assert (j["label"], j["ok"], j["note"]) == ("资金J绩效目标", True, "含调整共 2 版")
+    assert j["url"] == f"/targets/{j1.pk}/"

@@ -195,3 +195,31 @@ def test_publish_then_withdraw(world, sheet):
     review.assessment_publish(actor=world.perf_admin, assessment=sheet, notice="更正后重新通报。")
     sheet.refresh_from_db()
     assert sheet.status == S.PUBLISHED
+
+
+def test_the_demo_adjustment_agrees_with_the_basis_it_adjusts():
+    """Walkthrough #4: the demo reason is written from the line's own records and counts."""
+    from types import SimpleNamespace
+
+    from apps.supervision.demo_assessment import extension_adjustment
+
+    records = [
+        {
+            "label": f"资金{n}（2025年度项目支出绩效自评）",
+            "due": "2026-03-31",
+            "done": None,
+            "ok": False,
+            "note": "未报送",
+        }
+        for n in "甲乙丙"
+    ]
+    basis = {"numerator": 0, "denominator": 3, "records": records}
+    line = SimpleNamespace(basis=basis, points=D("0.00"), item=SimpleNamespace(max_points=D("15.00")))
+    points, reason = extension_adjustment(line)
+    assert points == D("5.00")
+    assert reason.startswith("“资金甲”项目因所属学校撤并") and "延期至2026年12月31日" in reason
+    assert "其余 2 份未报送，不予调整；按应报 3 份、按时 1 份计，由 0.00 分调整为 5.00 分。" in reason
+    all_on_time = SimpleNamespace(
+        basis={"numerator": 3, "denominator": 3, "records": []}, points=D("15"), item=line.item
+    )
+    assert extension_adjustment(all_on_time) is None

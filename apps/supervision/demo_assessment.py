@@ -2,7 +2,8 @@
 disclosure demos, whose records the assessment measures):
 
 * the city's FY 2025 部门考核, computed from the demo data, hand-scored items scored with their
-  佐证, one computed line adjusted with a reason (教育局's self-evaluation timeliness), and published
+  佐证, one computed line adjusted with a reason written from its own basis (教育局's self-evaluation
+  timeliness: one self-evaluation had a written extension, counted as on time), and published
   with its 通报 — ``edu_approver`` opens 教育局's breakdown and sees the adjustment and the basis;
 * the city's FY 2026 部门考核, computed and left under review (待审定): finance can try adjusting,
   and publishing is refused until its hand-scored items are scored.
@@ -15,7 +16,7 @@ it is, so a second run creates nothing.
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
 
@@ -37,12 +38,32 @@ NOTICE = (
 # Hand-scored points by department code suffix (the rest get DEFAULT_MANUAL), with their 佐证.
 MANUAL_POINTS = {"EDU": "9", "HEALTH": "8.5", "TRANS": "7", "HRSS": "6"}
 DEFAULT_MANUAL = "8"
-ADJUST = (
-    "370200-EDU",
-    Metric.SELFEVAL_ON_TIME,
-    "7.50",
-    "两个项目因所属学校撤并经市财政局同意延期报送自评，按延期后的时限认定为按时，调增得分。",
-)
+# The demo adjustment: one of 教育局's self-evaluations had a written extension from finance, so
+# finance counts it as on time by hand. The reason is written from the line's own basis (which
+# records, how many, how many points), so it always agrees with the data it adjusts.
+ADJUST = ("370200-EDU", Metric.SELFEVAL_ON_TIME)
+
+
+def extension_adjustment(line: AssessmentLine) -> tuple[Decimal, str] | None:
+    """(points, reason) counting the first record that cost points as on time; None if none did."""
+    basis = line.basis or {}
+    total, ok = basis.get("denominator") or 0, basis.get("numerator") or 0
+    missed = [r for r in basis.get("records", []) if not r.get("ok")]
+    if not total or not missed:
+        return None
+    first = missed[0]
+    fund = first["label"].split("（", 1)[0]
+    extended_to = f"{int(first['due'][:4])}年12月31日" if first.get("due") else "年底"
+    points = (line.item.max_points * Decimal(ok + 1) / Decimal(total)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    others = len(missed) - 1
+    unsent = all(r.get("note") == "未报送" for r in missed[1:])
+    rest = f"其余 {others} 份{'未报送' if unsent else '未按时报送'}，不予调整；" if others else ""
+    reason = (
+        f"“{fund}”项目因所属学校撤并、资金划转，经市财政局书面同意延期至{extended_to}报送自评，"
+        f"按延期后的时限视同按时；{rest}"
+        f"按应报 {total} 份、按时 {ok + 1} 份计，由 {line.points} 分调整为 {points} 分。"
+    )
+    return points, reason
 
 
 def _sheet(actor, year: int, kind=AssessmentKind.DEPARTMENTS) -> AnnualAssessment | None:
@@ -87,14 +108,16 @@ def seed_assessment_demo() -> int:
     if sheet is not None:
         created += 1
         _score_manual(actor, sheet)
-        code, metric, points, reason = ADJUST
+        code, metric = ADJUST
         line = (
             AssessmentLine.objects.filter(body__assessment=sheet, body__organization__code=code, item__metric=metric)
             .select_related("item")
             .first()
         )
-        if line is not None:
-            review.line_adjust(actor=actor, line=line, points=min(Decimal(points), line.item.max_points), reason=reason)
+        adjustment = extension_adjustment(line) if line is not None else None
+        if adjustment is not None:
+            points, reason = adjustment
+            review.line_adjust(actor=actor, line=line, points=points, reason=reason)
         review.assessment_publish(actor=actor, assessment=sheet, notice=NOTICE)
     if _sheet(actor, 2026) is not None:
         created += 1

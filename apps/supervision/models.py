@@ -190,8 +190,9 @@ class AssessmentLine(models.Model):
 class AssessmentAdjustment(models.Model):
     """Every change of a line's points by hand, kept (the line holds only the latest)."""
 
+    # PROTECT: a reasoned change of points is never lost with its line (nothing is lost, even in review).
     line = models.ForeignKey(
-        AssessmentLine, verbose_name="得分明细", on_delete=models.CASCADE, related_name="adjustments"
+        AssessmentLine, verbose_name="得分明细", on_delete=models.PROTECT, related_name="adjustments"
     )
     from_points = models.DecimalField("调整前得分", **POINTS)
     to_points = models.DecimalField("调整后得分", **POINTS)

@@ -2,17 +2,21 @@
 
 * ``assessment_create`` sets up a score sheet for the actor's finance bureau with ``DEFAULT_ITEMS``;
   ``item_save`` / ``item_delete`` change its items while it is a draft or under review (a change
-  under review sends it back to draft: it must be computed again).
+  under review sends it back to draft: it must be computed again). **Nothing finance entered is
+  lost**: an item whose lines finance adjusted or scored by hand (``AssessmentAdjustment`` rows,
+  protected) cannot change its 分值 or 计分方式, nor be deleted; a body with such lines stays.
 * ``assessment_compute_start`` moves it to "计算中" and starts the background job; the job runs
   ``assessment_compute``, which measures every computed item for every assessed body at once
   (``metrics``: a constant number of queries, however many bodies), writes one line per body × item
   with ``bulk_create`` / ``bulk_update`` and then ``assessment_totals`` (totals, provisional ranks
   with ties, grades). Lines finance adjusted keep their adjusted points (only the computed points
   and the basis are refreshed); hand-scored (``manual``) lines keep the points entered (0 at first).
+* Grades are given on the sheet's scale: ``percent_score`` = total × 100 / the sum of the items'
+  分值 (two decimals), so a 190-point sheet is graded like a 100-point one (优 ≥ 90 …).
 * Item ``params``: ``score_gap`` takes ``tolerance`` (default 5: a mean gap up to this is not
   penalised) and ``deduct_per_point`` (default 1: points deducted per point of gap beyond it); the
   other metrics take none. Rates give ``max_points × rate`` (2 decimals, half up); a body with no
-  records for an item gets full points ("本年度无应报事项，按满分计").
+  records for an item gets full points, with the metric's own reason (``metrics.NO_DATA``).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Sum
+from django.db.models import Exists, Max, OuterRef, Sum
 from django.urls import reverse
 from django.utils import timezone
 
@@ -33,7 +37,15 @@ from apps.evaluations.scoring import grade_of
 from apps.orgs.models import FiscalYear, Organization
 
 from . import metrics
-from .models import AnnualAssessment, AssessedBody, AssessmentItem, AssessmentKind, AssessmentLine, Metric
+from .models import (
+    AnnualAssessment,
+    AssessedBody,
+    AssessmentAdjustment,
+    AssessmentItem,
+    AssessmentKind,
+    AssessmentLine,
+    Metric,
+)
 from .ranking import competition_ranks
 
 D = Decimal
@@ -52,12 +64,20 @@ def _item(name: str, metric: str, max_points: str, guidance: str, params: dict |
 
 
 _COMMON_GUIDANCE = {
-    Metric.TARGET_ON_TIME: "按绩效目标申报截止日期前首次报送财政的项目数占应报项目数的比例计分。",
+    Metric.TARGET_ON_TIME: (
+        "以预算单位首次提交绩效目标（提交部门审核，或部门直接报送财政）的日期为准，"
+        "按绩效目标申报截止日期前提交的项目数占应报项目数的比例计分；部门审核转报财政另有截止日期，不在本项计算。"
+    ),
     Metric.MONITORING_ON_TIME: "按监控轮次截止日期前首次报送财政的监控报告占应报报告的比例计分。",
     Metric.SELFEVAL_ON_TIME: "按自评批次截止日期前首次报送财政的单位自评占应报自评的比例计分。",
-    Metric.TARGET_FIRST_PASS: "已批复绩效目标中未被财政退回的比例计分。",
+    Metric.TARGET_FIRST_PASS: (
+        "已批复绩效目标（同一目标的调整版本合计为一项）中，各版本均未被财政退回的比例计分；部门内部退回不影响本项。"
+    ),
     Metric.SCORE_GAP: "单位自评得分与财政重点评价得分平均偏差不超过5分的得满分，每超出1分扣1分，扣完为止。",
-    Metric.RECTIFICATION_ON_TIME: "整改期限在本年度且已到期的整改事项中，按期完成的比例计分。",
+    Metric.RECTIFICATION_ON_TIME: (
+        "整改期限在本年度且已过期的整改事项中，按期完成的比例计分：以责任单位报送整改核实的日期为准，"
+        "在整改期限前报送且经财政核实通过的为按期完成；已按期报送、尚待财政核实的也计为按期。"
+    ),
     Metric.DISCLOSURE: "已批复绩效目标、财政已审核自评结果和已完成重点评价报告中已公开的比例计分。",
 }
 
@@ -267,6 +287,12 @@ def _check_editable(assessment: AnnualAssessment) -> None:
         raise ValidationError(f"考核当前状态为“{assessment.get_status_display()}”，不能修改考核项目。")
 
 
+def hand_entries(item: AssessmentItem) -> int:
+    """How many hand entries (reasoned adjustments, hand scores with 佐证) the item's lines carry."""
+    count = AssessmentAdjustment.objects.filter(line__item=item).count()
+    return count or AssessmentLine.objects.filter(item=item, adjusted=True).count()
+
+
 @transaction.atomic
 def item_save(*, actor, assessment, data: dict, item=None) -> AssessmentItem:
     """Add or edit an item (name, metric, max_points, params, guidance, sort_order)."""
@@ -311,6 +337,17 @@ def item_save(*, actor, assessment, data: dict, item=None) -> AssessmentItem:
             errors.setdefault("sort_order", []).append("序号应为0至32767之间的整数。")
     if errors:
         raise ValidationError(errors)
+    rescaled = item is not None and (metric != item.metric or max_points != item.max_points)
+    if item is not None and not rescaled:
+        max_points = item.max_points  # "10" for 10.00 is no change
+    if rescaled:
+        # The lines of the old formula or scale would have to go — never with finance's entries on them.
+        entries = hand_entries(item)
+        if entries:
+            field = "max_points" if max_points != item.max_points else "metric"
+            raise ValidationError(
+                {field: f"考核项目“{item.name}”已有 {entries} 条人工调整/评分记录，不能修改分值或计分方式。"}
+            )
     fields = {
         "name": name,
         "metric": metric,
@@ -340,12 +377,12 @@ def item_save(*, actor, assessment, data: dict, item=None) -> AssessmentItem:
             return item
         item.save(update_fields=list(fields))
         comment = f"修改考核项目“{name}”"
-        if {"metric", "max_points"} & set(changes):
-            # The scores of the old formula or scale no longer apply (an adjusted score could exceed the
-            # new points): the item's lines go, and the next computation writes them afresh.
+        if rescaled:
+            # The scores of the old formula or scale no longer apply: the item's lines (none adjusted, see
+            # above) go, and the next computation writes them afresh.
             removed, _ = AssessmentLine.objects.filter(item=item).delete()
             if removed:
-                comment += "；该项原有得分（含调整）已清除，需重新计算"
+                comment += "；该项原有计算得分已清除，需重新计算"
         audit.record(audit.Kind.UPDATE, actor=actor, obj=assessment, changes=changes, comment=comment)
     if assessment.status == Status.REVIEW:
         _transition(actor, assessment, Status.DRAFT, "考核项目已修改，需重新计算")
@@ -357,9 +394,12 @@ def item_delete(*, actor, assessment, item) -> None:
     assessment = _locked(assessment)
     _require(actor, "annual.manage", assessment, "您无权修改该考核的考核项目。")
     _check_editable(assessment)
-    item = AssessmentItem.objects.filter(pk=item.pk, assessment=assessment).first()
+    item = AssessmentItem.objects.select_for_update().filter(pk=item.pk, assessment=assessment).first()
     if item is None:
         raise ValidationError("该考核项目不属于本考核。")
+    entries = hand_entries(item)
+    if entries:
+        raise ValidationError(f"考核项目“{item.name}”已有 {entries} 条人工调整/评分记录，不能删除。")
     name = item.name
     item.delete()
     audit.record(
@@ -488,7 +528,7 @@ def _compute(assessment_id: int, actor, progress, today) -> str:
             (new_lines if fresh else changed).append(line)
     AssessmentLine.objects.bulk_create(new_lines, batch_size=BATCH)
     AssessmentLine.objects.bulk_update(changed, ["value", "computed_points", "basis", "points"], batch_size=BATCH)
-    assessment_totals(assessment)
+    assessment_totals(assessment, max_total=sum((i.max_points for i in items), D("0")))
     report(steps, steps)
 
     assessment.computed_at = timezone.now()
@@ -504,10 +544,19 @@ def _compute(assessment_id: int, actor, progress, today) -> str:
 
 def _sync_bodies(assessment: AnnualAssessment, bodies: metrics.Bodies) -> list[AssessedBody]:
     """One ``AssessedBody`` per assessed organisation: new ones created, ones no longer assessed
-    (a department deactivated since) removed; returns them in organisation order."""
+    (a department deactivated since) removed; returns them in organisation order.
+
+    A body with a line finance adjusted or scored by hand is never removed: its adjustments are
+    protected history. ``metrics.assessed_bodies`` keeps such an organisation among the assessed (so it
+    is measured and ranked as before); should one still drop out (e.g. moved to another region), it
+    stays on the sheet with its lines as last computed, in the totals and the ranking."""
     wanted = {org.pk: org for org in bodies.orgs}
-    current = {b.organization_id: b for b in AssessedBody.objects.filter(assessment=assessment).order_by()}
-    gone = [b.pk for org_id, b in current.items() if org_id not in wanted]
+    adjusted = AssessmentLine.objects.filter(body=OuterRef("pk"), adjusted=True)
+    current = {
+        b.organization_id: b
+        for b in AssessedBody.objects.filter(assessment=assessment).annotate(kept=Exists(adjusted)).order_by()
+    }
+    gone = [b.pk for org_id, b in current.items() if org_id not in wanted and not b.kept]
     if gone:
         AssessedBody.objects.filter(pk__in=gone).delete()
     new = [
@@ -521,8 +570,20 @@ def _sync_bodies(assessment: AnnualAssessment, bodies: metrics.Bodies) -> list[A
     return [current[org.pk] for org in bodies.orgs]
 
 
-def assessment_totals(assessment) -> None:
-    """Totals (sum of the lines' points), provisional ranks (ties share a rank) and grades, set-based."""
+def percent_score(total: Decimal, max_total: Decimal | None) -> Decimal:
+    """The total on a 100-point scale (two decimals, half up): what the grade is given on."""
+    if not max_total:
+        return metrics.q2(total)
+    return metrics.q2(total * metrics.HUNDRED / max_total)
+
+
+def assessment_totals(assessment, max_total: Decimal | None = None) -> None:
+    """Totals (sum of the lines' points), provisional ranks (ties share a rank) and grades, set-based.
+
+    The grade is given on ``percent_score`` (total × 100 / the sum of the items' 分值; ``max_total``
+    when the caller already has it)."""
+    if max_total is None:
+        max_total = AssessmentItem.objects.filter(assessment=assessment).aggregate(s=Sum("max_points"))["s"]
     bodies = list(
         AssessedBody.objects.filter(assessment=assessment)
         .annotate(sum_points=Sum("lines__points"))
@@ -531,7 +592,7 @@ def assessment_totals(assessment) -> None:
     )
     for body in bodies:
         body.total = (body.sum_points or D("0")).quantize(D("0.01"))
-        body.grade = grade_of(body.total)
+        body.grade = grade_of(percent_score(body.total, max_total))
     for body, rank in competition_ranks(bodies, lambda b: b.total):
         body.rank = rank
     AssessedBody.objects.bulk_update(bodies, ["total", "rank", "grade"], batch_size=BATCH)
