@@ -6,7 +6,7 @@ from rest_framework.routers import DefaultRouter
 from apps.accounts.api import MeView, TokenObtainView, UserViewSet
 from apps.core.api import AuditEventViewSet
 from apps.core.api_jobs import JobViewSet
-from apps.core.views import healthz
+from apps.core.views import favicon, healthz
 from apps.orgs.api import OrganizationViewSet, WorkCalendarViewSet
 
 router = DefaultRouter()
@@ -55,6 +55,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
 ]
 

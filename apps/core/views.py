@@ -2,8 +2,9 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import HttpResponseRedirect, JsonResponse
+from django.http import HttpResponsePermanentRedirect, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
@@ -62,6 +63,13 @@ class AuditEventListView(ActionRequiredMixin, TemplateView):
         query = self.request.GET.copy()
         query.pop("page", None)
         return super().get_context_data(form=form, page=page, query=query.urlencode(), **kwargs)
+
+
+@require_GET
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page links: answer instead of a 404 on every page.
+    Resolved per request, so a hashed (manifest) static name is looked up only once it exists."""
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
 
 
 @require_GET
