@@ -37,13 +37,12 @@ from django.urls import reverse  # noqa: E402
 
 from apps.accounts.models import User  # noqa: E402
 from apps.core.models import BackgroundJob  # noqa: E402
-from apps.orgs.models import FiscalYear  # noqa: E402
+from apps.orgs.models import FiscalYear, Region  # noqa: E402
 from apps.supervision import services_assessment as svc  # noqa: E402
 from apps.supervision.models import AnnualAssessment, AssessedBody, AssessmentKind, AssessmentLine  # noqa: E402
 from apps.supervision.scale_assessment import SCALE_YEAR, seed_scale_assessments  # noqa: E402
 from bench.common import measure  # noqa: E402
 
-CITY = svc.CITY_REGION_CODE
 ONE_REGION_TARGET_S = 30
 ALL_REGIONS_TARGET_S = 300
 PAGE_TARGET_MS = 200
@@ -105,7 +104,7 @@ def bench_2026_city() -> None:
     print("\n3. 2026 年度市本级考核（规模数据中只有 2026 年有监控轮次和到期整改）")
     year = FiscalYear.objects.filter(pk=2026).first()
     city_sheet = AnnualAssessment.objects.filter(
-        fiscal_year_id=SCALE_YEAR, region__code=CITY, kind=AssessmentKind.DEPARTMENTS
+        fiscal_year_id=SCALE_YEAR, region__level=Region.Level.CITY, kind=AssessmentKind.DEPARTMENTS
     ).first()
     if year is None or city_sheet is None:
         print("   注意：缺少 2026 年度或市本级考核，跳过本项。")
@@ -189,7 +188,7 @@ def main() -> None:
     if not sheets:
         print("没有规模考核数据：请先运行 manage.py seed_scale。")
         return
-    city = next(s for s in sheets if s.region.code == CITY and s.kind == AssessmentKind.DEPARTMENTS)
+    city = next(s for s in sheets if s.region.is_city and s.kind == AssessmentKind.DEPARTMENTS)
     bench_one_region(city)
     bench_all_regions(sheets)
     bench_2026_city()

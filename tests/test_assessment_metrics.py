@@ -19,12 +19,14 @@ from apps.core.models import AuditEvent
 from apps.evaluations.models import EvaluationPlan, KeyEvaluation, SelfEvaluation, SelfEvaluationRound
 from apps.funds.models import SpecialFund
 from apps.monitoring.models import MonitoringReport, MonitoringRound
-from apps.orgs.models import WorkCalendar, WorkStep
+from apps.orgs.models import Organization, WorkCalendar, WorkStep
 from apps.results.models import Disclosure, Rectification
 from apps.supervision import metrics
 from apps.supervision import services_assessment as svc
+from apps.supervision import services_fiscal as fiscal
 from apps.supervision.models import AssessmentKind, AssessmentLine, Metric
 from apps.targets.models import PerformanceTarget, TargetStatus
+from tests.factories import OrganizationFactory
 
 D = Decimal
 TZ = ZoneInfo("Asia/Shanghai")
@@ -446,7 +448,7 @@ def test_first_pass_counts_a_target_with_its_versions_once(world, year, data):
     health = line(assessment, w.health, Metric.TARGET_FIRST_PASS)
     assert (health.basis["numerator"], health.basis["denominator"]) == (1, 2)  # not 4 versions
     assert health.basis["summary"] == (
-        "已批复绩效目标 2 项（调整版本与原目标合计为一项），未经财政退回 1 项，一次通过率 50.00%"
+        "已批复或被财政退回的绩效目标 2 项（调整版本与原目标合计为一项），已批复且未经财政退回 1 项，一次通过率 50.00%"
     )
     h, j = health.basis["records"]
     assert (h["label"], h["ok"], h["note"], h["done"]) == ("资金H绩效目标", False, "曾被财政退回；含调整共 2 版",
@@ -454,3 +456,61 @@ def test_first_pass_counts_a_target_with_its_versions_once(world, year, data):
     assert h["url"] == f"/targets/{v2.pk}/"
     assert (j["label"], j["ok"], j["note"]) == ("资金J绩效目标", True, "含调整共 2 版")
     assert j["url"] == f"/targets/{j1.pk}/"
+
+
+def test_first_pass_counts_a_target_finance_returned_that_never_came_back(world, year, data):
+    w = world
+    # 卫生健康委 (its unit): E is under review, never returned — not counted, as before.
+    # K: returned by 绩效处, never resubmitted → counted, not passed.
+    fk = fund(w, year, w.health_unit, "K")
+    tk = target(year, fk, status=TargetStatus.RETURNED, submitted_at=at(2025, 10, 1))
+    transition(w.perf_admin, tk, "perf_review", "returned", at(2025, 11, 1))
+    # L: returned by 业务处室 and resubmitted, now at 绩效处 again → counted, not passed.
+    fl = fund(w, year, w.health_unit, "L")
+    tl = target(year, fl, status=TargetStatus.PERF_REVIEW, submitted_at=at(2025, 10, 1))
+    transition(w.sector_kjw, tl, "sector_review", "returned", at(2025, 11, 1))
+    transition(w.health_filler, tl, "returned", "sector_review", at(2025, 11, 5))
+    # M: returned only inside the department and never sent on → not counted.
+    fm = fund(w, year, w.health_unit, "M")
+    tm = target(year, fm, status=TargetStatus.RETURNED, submitted_at=at(2025, 10, 1))
+    transition(w.health_filler, tm, "dept_review", "returned", at(2025, 10, 5))
+    # N: approved, never returned → counted, passed.
+    fn = fund(w, year, w.health_unit, "N")
+    target(year, fn, status=TargetStatus.APPROVED, submitted_at=at(2025, 10, 1), approved_at=at(2026, 1, 5))
+    assessment = svc.assessment_create(actor=w.perf_admin, fiscal_year=year, kind=AssessmentKind.DEPARTMENTS)
+    svc.assessment_compute(assessment.pk, today=TODAY)
+    health = line(assessment, w.health, Metric.TARGET_FIRST_PASS)
+    # Hand count: K, L, N counted (3); N passed (1): 33.33% of 10 points = 3.33.
+    assert (health.basis["numerator"], health.basis["denominator"]) == (1, 3)
+    assert health.value == D("33.33") and health.points == D("3.33")
+    records = {r["label"]: r for r in health.basis["records"]}
+    assert set(records) == {"资金K绩效目标", "资金L绩效目标", "资金N绩效目标"}
+    assert (records["资金K绩效目标"]["ok"], records["资金K绩效目标"]["note"]) == (False, "曾被财政退回；尚未批复")
+    assert records["资金K绩效目标"]["done"] is None
+    assert (records["资金L绩效目标"]["ok"], records["资金L绩效目标"]["note"]) == (False, "曾被财政退回；尚未批复")
+    assert (records["资金N绩效目标"]["ok"], records["资金N绩效目标"]["note"]) == (True, "")
+    # 教育局 is unchanged: A (returned, approved), B (department return only), G — 2 of 3.
+    edu = line(assessment, w.edu, Metric.TARGET_FIRST_PASS)
+    assert (edu.basis["numerator"], edu.basis["denominator"]) == (2, 3)
+
+
+@pytest.mark.parametrize(("sort_order", "expected"), [(0, "second"), (5, "first")])
+def test_districts_assessment_and_fiscal_evaluation_pick_the_same_office(world, year, sort_order, expected):
+    """A district with two top-level finance organisations (the scale data's "SC…" bureaus beside the
+    demo's): the districts assessment and the fiscal evaluation name the same office, the first by
+    (sort order, code)."""
+    w = world
+    second = OrganizationFactory(
+        code="SC-370202-CZ", name="市南区财政局（规模）", kind=Organization.Kind.FINANCE, region=w.shinan,
+        sort_order=sort_order,
+    )  # fmt: skip
+    office = second if expected == "second" else w.shinan_finance_org
+    assessment = svc.assessment_create(actor=w.perf_admin, fiscal_year=year, kind=AssessmentKind.DISTRICTS)
+    bodies = metrics.assessed_bodies(assessment, TODAY)
+    evaluation = fiscal.fiscal_evaluation_create(actor=w.perf_admin, fiscal_year=year, title="区市财政运行评价")
+    evaluation = fiscal.fiscal_evaluation_open(actor=w.perf_admin, evaluation=evaluation, today=date(2026, 1, 1))
+    submitted = list(evaluation.submissions.values_list("organization_id", flat=True))
+    assert [o.pk for o in bodies.orgs] == submitted == [office.pk]
+    assert [o.pk for o in metrics.district_offices(w.city.pk)] == [office.pk]
+    # every organisation of the district (the other office too) reports to the chosen office
+    assert {bodies.of(pk) for pk in (w.shinan_finance_org.pk, second.pk, w.shinan_edu.pk)} == {office.pk}

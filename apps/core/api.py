@@ -55,6 +55,12 @@ def exception_handler(exc, context):
     return drf_exception_handler(exc, context)
 
 
+def require_action(user, action: str, message: str) -> None:
+    """403 before the payload is read: a role that may never write learns nothing from a 400."""
+    if not permissions.has_action(user, action):
+        raise exceptions.PermissionDenied(message)
+
+
 class HasScopeAction(BasePermission):
     """403 unless the user's roles grant the viewset's ``scope_action``."""
 

@@ -1,5 +1,7 @@
 """What every official Excel form of qdperf shares: the house styles and a top-down form writer."""
 
+from urllib.parse import quote
+
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
@@ -17,6 +19,11 @@ SHADE = PatternFill("solid", fgColor="F2F2F2")
 WAN_FORMAT = "#,##0.00"
 # Typed text starting like this is kept as text, never evaluated (formula injection).
 FORMULA_START = ("=", "+", "-", "@")
+
+
+def content_disposition(name: str) -> str:
+    """The download header of an exported workbook: a Chinese file name survives every browser."""
+    return f"attachment; filename*=UTF-8''{quote(name)}"
 
 
 # --- reading uploaded workbooks ------------------------------------------------------------------

@@ -19,7 +19,7 @@ from rest_framework.routers import SimpleRouter
 from rest_framework.viewsets import GenericViewSet
 
 from apps.core import permissions
-from apps.core.api import ScopedViewSetMixin
+from apps.core.api import ScopedViewSetMixin, require_action
 from apps.orgs.models import FiscalYear
 
 from . import scoring, selectors, services
@@ -494,8 +494,7 @@ class SelfEvaluationViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Re
     @action(detail=True, methods=["post"])
     def adjust(self, request, pk=None):
         """财政调整得分 {new_score, reason}: the computed score is kept, the adjustment recorded."""
-        if not permissions.has_action(request.user, "selfeval.adjust"):
-            raise exceptions.PermissionDenied("您的角色无权调整自评得分。")
+        require_action(request.user, "selfeval.adjust", "您的角色无权调整自评得分。")
         payload = SelfEvaluationAdjustSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         evaluation = self.get_object()

@@ -28,8 +28,7 @@ from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
-from apps.core import permissions
-from apps.core.api import ScopedViewSetMixin
+from apps.core.api import ScopedViewSetMixin, require_action
 from apps.orgs.models import Organization
 
 from . import selectors_reminders as selectors
@@ -381,8 +380,7 @@ class EmailDigestViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Retri
 
         已发送、未发送的邮件，或接收人账号已停用、未开启邮件提醒、未登记邮箱的，不重发：resent 为
         false，message 说明原因。重复提交不会重复发送。"""
-        if not permissions.has_action(request.user, selectors.MANAGE):
-            raise exceptions.PermissionDenied("只有本区域财政部门（绩效管理处）可以重发邮件提醒。")
+        require_action(request.user, selectors.MANAGE, "只有本区域财政部门（绩效管理处）可以重发邮件提醒。")
         digest = get_object_or_404(
             EmailDigest.objects.restrict(request.user, selectors.MANAGE).select_related("recipient"), pk=pk
         )
@@ -451,14 +449,12 @@ class ReminderRuleCurrentView(APIView):
 
     @extend_schema(summary="查看本区域的提醒规则", responses=ReminderRuleSerializer)
     def get(self, request):
-        if not permissions.has_action(request.user, selectors.VIEW):
-            raise exceptions.PermissionDenied("您的角色无权使用此接口。")
+        require_action(request.user, selectors.VIEW, "您的角色无权使用此接口。")
         return Response(ReminderRuleSerializer(self._data(request)).data)
 
     @extend_schema(summary="修改本区域的提醒规则", request=ReminderRuleSerializer, responses=ReminderRuleSerializer)
     def put(self, request):
-        if not permissions.has_action(request.user, selectors.MANAGE):
-            raise exceptions.PermissionDenied("只有本区域财政部门（绩效管理处）可以设置提醒规则。")
+        require_action(request.user, selectors.MANAGE, "只有本区域财政部门（绩效管理处）可以设置提醒规则。")
         current = self._data(request)
         payload = ReminderRuleSerializer(data=request.data)
         payload.is_valid(raise_exception=True)

@@ -11,8 +11,7 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 from rest_framework.viewsets import GenericViewSet
 
-from apps.core import permissions
-from apps.core.api import ScopedViewSetMixin
+from apps.core.api import ScopedViewSetMixin, require_action
 
 from . import services_disclosure as services
 from .models import Disclosure
@@ -90,8 +89,7 @@ class DisclosureViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Retrie
         return queryset if self.action == "retrieve" else queryset.defer("content")
 
     def _require_publish(self, request):
-        if not permissions.has_action(request.user, services.PUBLISH):
-            raise exceptions.PermissionDenied("只有本区域财政部门可以公开或撤回绩效信息。")
+        require_action(request.user, services.PUBLISH, "只有本区域财政部门可以公开或撤回绩效信息。")
 
     @extend_schema(request=PublishSerializer, responses={201: DisclosureDetailSerializer})
     @action(detail=False, methods=["post"])

@@ -21,7 +21,7 @@ from apps.attachments import registry as attachment_registry
 from apps.attachments import selectors as attachment_selectors
 from apps.attachments import services as attachment_services
 from apps.core import permissions
-from apps.core.api import ScopedViewSetMixin
+from apps.core.api import ScopedViewSetMixin, require_action
 from apps.evaluations.models import KeyEvaluation, SelfEvaluation
 from apps.funds.models import SpecialFund
 from apps.monitoring.models import KeyMonitoring
@@ -217,8 +217,7 @@ class RectificationViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Ret
         return self._detail(self.get_object())
 
     def _may_create(self) -> None:
-        if not permissions.has_action(self.request.user, "rectification.create"):
-            raise exceptions.PermissionDenied("您的角色无权下达整改事项。")
+        require_action(self.request.user, "rectification.create", "您的角色无权下达整改事项。")
 
     @extend_schema(request=RectificationCreateSerializer, responses={201: RectificationDetailSerializer})
     def create(self, request):

@@ -5,14 +5,22 @@ from __future__ import annotations
 
 import tempfile
 from datetime import date
-from urllib.parse import quote
 
 from django.db.models import QuerySet
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
-from apps.core.excel import BOLD, CENTER, FONT, LEFT, SHADE, TITLE_FONT, plain_cell, styled_cell
+from apps.core.excel import (
+    BOLD,
+    CENTER,
+    FONT,
+    LEFT,
+    SHADE,
+    TITLE_FONT,
+    plain_cell,
+    styled_cell,
+)
 from apps.core.templatetags.qd import cn_date
 
 from .models import Rectification
@@ -100,7 +108,3 @@ def export_list(rows: QuerySet, today: date | None = None) -> bytes:
 
 def file_name(today: date | None = None) -> str:
     return f"整改事项清单_{(today or timezone.localdate()):%Y%m%d}.xlsx"
-
-
-def content_disposition(name: str) -> str:
-    return f"attachment; filename*=UTF-8''{quote(name)}"

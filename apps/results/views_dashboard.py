@@ -5,8 +5,6 @@ out of scope → 404) and computes every figure; the page, the Excel file and th
 ``Panel`` tables.
 """
 
-from urllib.parse import quote
-
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.urls import reverse
@@ -15,6 +13,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from apps.core import audit, years
+from apps.core.excel import content_disposition
 from apps.core.views_mixins import ActionRequiredMixin
 
 from . import excel_dashboard
@@ -106,6 +105,6 @@ class PanelExcelView(DashboardMixin, View):
         )
         response = HttpResponse(content, content_type=excel_dashboard.XLSX_CONTENT_TYPE)
         name = excel_dashboard.filename(panel, label, now)
-        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+        response["Content-Disposition"] = content_disposition(name)
         response["Cache-Control"] = "no-store"
         return response

@@ -17,6 +17,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from apps.core import audit, permissions, years
+from apps.core.excel import content_disposition
 from apps.core.models import AuditEvent
 from apps.core.views_mixins import ActionRequiredMixin, add_service_errors
 from apps.evaluations.models import KeyEvaluation, SelfEvaluation
@@ -112,7 +113,7 @@ class RectificationExportView(ActionRequiredMixin, View):
             content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         )
         name = excel_rectification.file_name()
-        response["Content-Disposition"] = excel_rectification.content_disposition(name)
+        response["Content-Disposition"] = content_disposition(name)
         return response
 
 

@@ -24,8 +24,7 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 from rest_framework.viewsets import GenericViewSet
 
-from apps.core import permissions
-from apps.core.api import HasScopeAction
+from apps.core.api import HasScopeAction, require_action
 from apps.core.params import int_param
 
 from . import selectors_assessment as selectors
@@ -45,12 +44,6 @@ def _query_int(request, name: str, label: str, **bounds) -> int | None:
     if value is None:
         raise exceptions.ValidationError({name: [f"参数 {name}（{label}）应为整数。"]})
     return value
-
-
-def _require(user, action_code: str, message: str) -> None:
-    """403 before the payload is read: a role that may never write learns nothing from a 400."""
-    if not permissions.has_action(user, action_code):
-        raise exceptions.PermissionDenied(message)
 
 
 class AssessmentItemSerializer(serializers.ModelSerializer):
@@ -164,7 +157,7 @@ class AnnualAssessmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         return super().filter_queryset(queryset)
 
     def _managed(self) -> AnnualAssessment:
-        _require(self.request.user, "annual.manage", "只有组织考核的财政部门可以进行该操作。")
+        require_action(self.request.user, "annual.manage", "只有组织考核的财政部门可以进行该操作。")
         sheet = self.get_object()
         if not selectors.may_manage(self.request.user, sheet):
             raise exceptions.PermissionDenied("只有组织考核的财政部门可以进行该操作。")
@@ -177,7 +170,7 @@ class AnnualAssessmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
     @extend_schema(request=AnnualAssessmentCreateSerializer, responses={201: AnnualAssessmentDetailSerializer})
     def create(self, request):
         """新建考核（财政部门）：按默认考核项目生成评分表。"""
-        _require(request.user, "annual.manage", "只有财政部门可以组织年度考核。")
+        require_action(request.user, "annual.manage", "只有财政部门可以组织年度考核。")
         payload = AnnualAssessmentCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         sheet = engine.assessment_create(actor=request.user, **payload.validated_data)
@@ -364,7 +357,7 @@ class AssessmentLineViewSet(GenericViewSet):
     @action(detail=True, methods=["post"])
     def adjust(self, request, pk=None):
         """调整得分（待审定时，须填写理由）；人工评分项填写得分、评分说明和佐证。"""
-        _require(request.user, "annual.manage", "只有组织考核的财政部门可以调整得分。")
+        require_action(request.user, "annual.manage", "只有组织考核的财政部门可以调整得分。")
         line = self.get_object()
         payload = AssessmentLineAdjustSerializer(data=request.data)
         payload.is_valid(raise_exception=True)

@@ -5,14 +5,13 @@ auditor). Scoped like the pages; writes go through ``services_audit``. Amounts i
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, mixins, serializers, status
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 from rest_framework.viewsets import GenericViewSet
 
-from apps.core import permissions
-from apps.core.api import ScopedViewSetMixin
+from apps.core.api import ScopedViewSetMixin, require_action
 from apps.orgs.models import FiscalYear, Organization
 
 from . import services_audit as services
@@ -52,12 +51,6 @@ class CloseSerializer(serializers.Serializer):
     comment = serializers.CharField(allow_blank=True, help_text="销号意见")
 
 
-def _require(user, action: str, message: str) -> None:
-    """403 before the payload is read: a role that may never write learns nothing from a 400."""
-    if not permissions.has_action(user, action):
-        raise exceptions.PermissionDenied(message)
-
-
 def _organization(user, pk) -> Organization | None:
     return Organization.objects.restrict(user, "org.view").filter(pk=pk).first()
 
@@ -73,7 +66,7 @@ class FindingViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveM
     @extend_schema(request=FindingCreateSerializer, responses={201: FindingSerializer})
     def create(self, request):
         """登记审计发现（审计部门）：同时向责任单位下达整改事项。"""
-        _require(request.user, "finding.manage", "只有审计部门可以登记审计发现。")
+        require_action(request.user, "finding.manage", "只有审计部门可以登记审计发现。")
         payload = FindingCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
@@ -133,7 +126,7 @@ class ReferralViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Retrieve
 
     @extend_schema(request=ReferralCreateSerializer, responses={201: ReferralSerializer})
     def create(self, request):
-        _require(request.user, "referral.manage", "只有审计部门可以登记移送线索。")
+        require_action(request.user, "referral.manage", "只有审计部门可以登记移送线索。")
         payload = ReferralCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)

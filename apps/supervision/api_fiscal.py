@@ -17,8 +17,7 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 from rest_framework.viewsets import GenericViewSet
 
-from apps.core import permissions
-from apps.core.api import ScopedViewSetMixin
+from apps.core.api import ScopedViewSetMixin, require_action
 from apps.orgs.models import FiscalYear
 
 from . import selectors_fiscal as selectors
@@ -142,12 +141,6 @@ class FiscalScoreSerializer(serializers.Serializer):
     )
 
 
-def _require(user, action_code: str, message: str) -> None:
-    """403 before the payload is read: a role that may never write learns nothing from a 400."""
-    if not permissions.has_action(user, action_code):
-        raise exceptions.PermissionDenied(message)
-
-
 class FiscalRankRowSerializer(serializers.Serializer):
     submission = serializers.IntegerField(source="submission_id")
     region = serializers.CharField()
@@ -186,7 +179,7 @@ class FiscalEvaluationViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.
     @extend_schema(request=FiscalEvaluationCreateSerializer, responses={201: FiscalEvaluationSerializer})
     def create(self, request):
         """新建评价（市财政局绩效管理处）：生成默认指标体系。"""
-        _require(request.user, "fiscal.manage", "只有市财政局绩效管理处可以组织评价。")
+        require_action(request.user, "fiscal.manage", "只有市财政局绩效管理处可以组织评价。")
         payload = FiscalEvaluationCreateSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = dict(payload.validated_data)
@@ -211,7 +204,7 @@ class FiscalEvaluationViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.
     def indicators(self, request, pk=None):
         """新增评价指标（草稿，或已启动但尚无区市录入数据时）。"""
         evaluation = self.get_object()
-        _require(request.user, "fiscal.manage", "只有市财政局绩效管理处可以调整指标体系。")
+        require_action(request.user, "fiscal.manage", "只有市财政局绩效管理处可以调整指标体系。")
         payload = FiscalIndicatorWriteSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         indicator = services.fiscal_indicator_add(actor=request.user, evaluation=evaluation, **payload.validated_data)
@@ -222,7 +215,7 @@ class FiscalEvaluationViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.
     def indicator(self, request, pk=None, indicator_id=None):
         """修改（PATCH，只传要改的字段）或删除（DELETE）评价指标。"""
         evaluation = self.get_object()
-        _require(request.user, "fiscal.manage", "只有市财政局绩效管理处可以调整指标体系。")
+        require_action(request.user, "fiscal.manage", "只有市财政局绩效管理处可以调整指标体系。")
         indicator = evaluation.indicators.filter(pk=indicator_id).first()
         if indicator is None:
             raise exceptions.NotFound("该评价没有这项指标。")
@@ -282,7 +275,7 @@ class FiscalSubmissionViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.
     def values(self, request, pk=None):
         """保存本区市填报数据（区市财政局；填报中或已退回时）。一项有误则全部不保存。"""
         submission = self.get_object()
-        _require(request.user, "fiscal.fill", "只有区市财政局可以填报数据。")
+        require_action(request.user, "fiscal.fill", "只有区市财政局可以填报数据。")
         payload = FiscalValuesSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = {
@@ -304,7 +297,7 @@ class FiscalSubmissionViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.
     def return_(self, request, pk=None):
         """退回区市修改（市财政局，须写明意见）。"""
         submission = self.get_object()
-        _require(request.user, "fiscal.manage", "只有市财政局绩效管理处可以退回。")
+        require_action(request.user, "fiscal.manage", "只有市财政局绩效管理处可以退回。")
         payload = FiscalReturnSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         scoring.fiscal_return(actor=request.user, submission=submission, comment=payload.validated_data["comment"])
@@ -315,7 +308,7 @@ class FiscalSubmissionViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.
     def score(self, request, pk=None):
         """评分（市财政局）：每项指标 0 至分值，可附评分意见。"""
         submission = self.get_object()
-        _require(request.user, "fiscal.manage", "只有市财政局绩效管理处可以评分。")
+        require_action(request.user, "fiscal.manage", "只有市财政局绩效管理处可以评分。")
         payload = FiscalScoreSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         scores = {row["indicator"]: (row["score"], row["comment"]) for row in payload.validated_data["scores"]}

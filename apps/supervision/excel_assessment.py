@@ -10,7 +10,6 @@ the bodies it may open (``body_ids``)."""
 from __future__ import annotations
 
 import tempfile
-from urllib.parse import quote
 
 from django.utils import timezone
 from openpyxl import Workbook
@@ -148,7 +147,3 @@ def export_assessment(sheet: AnnualAssessment, body_ids: set[int] | None = None,
 def file_name(sheet: AnnualAssessment) -> str:
     """``…_通报.xlsx`` once published; before that ``…_考核初稿.xlsx`` (it is not a 通报)."""
     return f"{sheet.title}_{'考核初稿' if is_draft(sheet) else '通报'}.xlsx".replace("/", "_")
-
-
-def content_disposition(name: str) -> str:
-    return f"attachment; filename*=UTF-8''{quote(name)}"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import tempfile
 from datetime import date
-from urllib.parse import quote
 
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
@@ -151,7 +150,3 @@ def export(evaluation: FiscalEvaluation, today: date | None = None) -> bytes:
 
 def file_name(evaluation: FiscalEvaluation, today: date) -> str:
     return f"区市财政运行综合绩效评价_{evaluation.fiscal_year_id}_{today:%Y%m%d}.xlsx"
-
-
-def content_disposition(name: str) -> str:
-    return f"attachment; filename*=UTF-8''{quote(name)}"

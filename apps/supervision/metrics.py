@@ -45,7 +45,7 @@ NO_DATA = {
     Metric.TARGET_ON_TIME: "本年度无应报送的绩效目标，按满分计",
     Metric.MONITORING_ON_TIME: "本年度无到期的监控报送任务，按满分计",
     Metric.SELFEVAL_ON_TIME: "本年度无到期的单位自评报送任务，按满分计",
-    Metric.TARGET_FIRST_PASS: "本年度无已批复的绩效目标，按满分计",
+    Metric.TARGET_FIRST_PASS: "本年度无已批复或被财政退回的绩效目标，按满分计",
     Metric.SCORE_GAP: "本年度无同时有单位自评和财政重点评价得分的项目，按满分计",
     Metric.RECTIFICATION_ON_TIME: "本年度无到期的整改事项，按满分计",
     Metric.DISCLOSURE: "本年度无应公开的绩效信息，按满分计",
@@ -103,21 +103,33 @@ def _kept(assessment) -> Q:
     return Q(pk__in=adjusted)
 
 
+def district_offices(city_region_id: int, also: Q | None = None) -> list[Organization]:
+    """The finance office of every district: the top-level finance organisation of each region other
+    than the city's, the first by (sort order, code) should a district have two. One query.
+
+    Both the annual assessment of the districts and the fiscal evaluation pick their offices here,
+    so the two always name the same office for a district. ``also`` admits inactive organisations
+    as well (an assessment keeps those finance already adjusted a line of)."""
+    wanted = Q(is_active=True) if also is None else Q(is_active=True) | also
+    rows = (
+        Organization.objects.filter(kind=K.FINANCE, parent__isnull=True)
+        .filter(wanted)
+        .exclude(region_id=city_region_id)
+        .select_related("region")
+        .order_by("region__sort_order", "region__code", "sort_order", "code")
+    )
+    chosen: dict[int, Organization] = {}
+    for org in rows:
+        chosen.setdefault(org.region_id, org)
+    return list(chosen.values())
+
+
 def assessed_bodies(assessment, today: date | None = None) -> Bodies:
     """Two queries: the bodies, then every organisation of their regions (mapped to a body)."""
     today = today or timezone.localdate()
     if assessment.kind == AssessmentKind.DISTRICTS:
-        orgs = list(
-            Organization.objects.filter(kind=K.FINANCE, parent__isnull=True)
-            .filter(Q(is_active=True) | _kept(assessment))
-            .exclude(region_id=assessment.region_id)
-            .select_related("region")
-            .order_by("region__sort_order", "sort_order", "code")
-        )
-        by_region: dict[int, int] = {}
-        for org in orgs:  # one office per district (the first in order, should a district have two)
-            by_region.setdefault(org.region_id, org.pk)
-        orgs = [o for o in orgs if by_region[o.region_id] == o.pk]
+        orgs = district_offices(assessment.region_id, also=_kept(assessment))
+        by_region = {org.region_id: org.pk for org in orgs}
         region_ids = list(by_region)
         rows = Organization.objects.filter(region_id__in=region_ids).order_by().values_list("pk", "region_id")
         body_of = {pk: by_region[region_id] for pk, region_id in rows}
@@ -205,7 +217,8 @@ RATE_SUMMARY = {
     Metric.MONITORING_ON_TIME: "应报送监控报告 {total} 份，按时报送 {ok} 份，按时率 {rate}",
     Metric.SELFEVAL_ON_TIME: "应报送单位自评 {total} 份，按时报送 {ok} 份，按时率 {rate}",
     Metric.TARGET_FIRST_PASS: (
-        "已批复绩效目标 {total} 项（调整版本与原目标合计为一项），未经财政退回 {ok} 项，一次通过率 {rate}"
+        "已批复或被财政退回的绩效目标 {total} 项（调整版本与原目标合计为一项），"
+        "已批复且未经财政退回 {ok} 项，一次通过率 {rate}"
     ),
     Metric.RECTIFICATION_ON_TIME: "到期整改事项 {total} 项，按期完成 {ok} 项，按期完成率 {rate}",
     Metric.DISCLOSURE: "应公开事项 {total} 项，已公开 {ok} 项，公开完整率 {rate}",

@@ -17,9 +17,11 @@ yet done whose due date is still ahead (today or later) is not owed yet.
   = first submission to finance (the first audit-log transition into ``submitted``, else
   ``submitted_at``) on/before the round's ``due_on``; a return and a late resubmission do not undo a
   first submission on time.
-* ``target_first_pass``: the targets of Y that reached 批复, a target with its adjusted versions counted
-  once (a fund's versions; a department's overall target's versions) — passed at first = no version
-  was ever returned by finance (a ``sector_return`` / ``perf_return`` transition); a department's own
+* ``target_first_pass``: the targets of Y that reached 批复 or were returned by finance at least once,
+  a target with its adjusted versions counted once (a fund's versions; a department's overall target's
+  versions) — passed at first = reached 批复 and no version was ever returned by finance (a transition
+  from ``sector_review`` / ``perf_review`` to ``returned``). A target finance returned that never came
+  back counts and fails (else leaving it unresubmitted would raise the rate); a department's own
   return before it reaches finance does not count against it.
 * ``score_gap``: funds of Y with a submitted/confirmed self-evaluation score and a completed finance
   key evaluation (plan kind ``finance``) score — mean |self − key| (the latest completed key
@@ -48,6 +50,7 @@ from django.utils import timezone
 
 from apps.core.models import AuditEvent
 from apps.orgs.models import WorkCalendar, WorkStep
+from apps.targets.models import TargetStatus
 
 from .metrics import Bodies, Record, Tally, q2
 
@@ -171,12 +174,12 @@ def target_on_time(bodies: Bodies, prefer_organization_id: int | None = None) ->
     return _fold(bodies, rows.iterator(chunk_size=CHUNK), record)
 
 
-FINANCE_RETURNS = ("sector_review", "perf_review")
+FINANCE_RETURNS = (TargetStatus.SECTOR_REVIEW, TargetStatus.PERF_REVIEW)  # a return from these is finance's
 
 
 def target_first_pass(bodies: Bodies) -> dict[int, Tally]:
     """One record per target (its versions together): every version of Y is read in one query."""
-    from apps.targets.models import PerformanceTarget, TargetStatus
+    from apps.targets.models import PerformanceTarget
 
     returned = _transitions(PerformanceTarget, to=TargetStatus.RETURNED, from__in=FINANCE_RETURNS)
     rows = (
@@ -208,15 +211,18 @@ def target_first_pass(bodies: Bodies) -> dict[int, Tally]:
     urls = _Urls()
 
     def record(lineage):
-        if not lineage["reached"]:  # never reached 批复: not counted
+        if not (lineage["reached"] or lineage["returned"]):  # neither approved nor returned by finance: not counted
             return None
         subject = f"{lineage['fund']}绩效目标" if lineage["fund"] else f"{lineage['org_name']}部门整体绩效目标"
         notes = ["曾被财政退回"] if lineage["returned"] else []
+        if not lineage["reached"]:
+            notes.append("尚未批复")
         if lineage["versions"] > 1:
             notes.append(f"含调整共 {lineage['versions']} 版")
         first_approved = min(lineage["approved"], default=None)
         url = urls("targets:target_detail", lineage["pk"])
-        return Record(subject, None, first_approved, not lineage["returned"], "；".join(notes), url)
+        passed = lineage["reached"] and not lineage["returned"]
+        return Record(subject, None, first_approved, passed, "；".join(notes), url)
 
     return _fold(bodies, ((lin["org"], lin) for lin in lineages.values()), record)
 

@@ -13,7 +13,7 @@ from apps.accounts.models import User
 from apps.orgs.models import FiscalYear, Organization
 
 from .models import AnnualAssessment, AssessmentKind
-from .services_assessment import CITY_REGION_CODE, assessment_create
+from .services_assessment import assessment_create
 
 SCALE_YEAR = 2025  # the scale data covers 2025–2027; 2025's self-evaluations and rectifications are due
 
@@ -35,7 +35,7 @@ def seed_scale_assessments(stdout=None) -> int:
         if user is None:
             continue
         kinds = [AssessmentKind.DEPARTMENTS]
-        if bureau.region.code == CITY_REGION_CODE:
+        if bureau.region.is_city:
             kinds.append(AssessmentKind.DISTRICTS)
         for kind in kinds:
             if (bureau.region_id, kind) in existing:

@@ -52,7 +52,6 @@ D = Decimal
 Status = AnnualAssessment.Status
 K = Organization.Kind
 COMPUTE_KIND = "supervision.assessment_compute"
-CITY_REGION_CODE = "370200"
 EDITABLE = (Status.DRAFT, Status.REVIEW)
 MAX_POINTS = D("1000")
 PARAM_KEYS = {Metric.SCORE_GAP: {"tolerance", "deduct_per_point"}}
@@ -71,7 +70,8 @@ _COMMON_GUIDANCE = {
     Metric.MONITORING_ON_TIME: "按监控轮次截止日期前首次报送财政的监控报告占应报报告的比例计分。",
     Metric.SELFEVAL_ON_TIME: "按自评批次截止日期前首次报送财政的单位自评占应报自评的比例计分。",
     Metric.TARGET_FIRST_PASS: (
-        "已批复绩效目标（同一目标的调整版本合计为一项）中，各版本均未被财政退回的比例计分；部门内部退回不影响本项。"
+        "已批复或曾被财政退回的绩效目标（同一目标的调整版本合计为一项）中，已批复且各版本均未被财政退回的比例计分；"
+        "被财政退回后未再批复的也计入，按未通过计；部门内部退回不影响本项。"
     ),
     Metric.SCORE_GAP: "单位自评得分与财政重点评价得分平均偏差不超过5分的得满分，每超出1分扣1分，扣完为止。",
     Metric.RECTIFICATION_ON_TIME: (
@@ -146,10 +146,7 @@ def _require(actor, action: str, obj, message: str) -> None:
 
 
 def detail_url(assessment: AnnualAssessment) -> str:
-    try:
-        return reverse("supervision:assessment_detail", args=[assessment.pk])
-    except Exception:  # noqa: BLE001 — the pages (part B) may not be mounted yet
-        return f"/supervision/assessments/{assessment.pk}/"
+    return reverse("supervision:assessment_detail", args=[assessment.pk])
 
 
 def _locked(assessment: AnnualAssessment) -> AnnualAssessment:
@@ -194,7 +191,7 @@ def assessment_create(*, actor, fiscal_year, kind, title: str = "") -> AnnualAss
     )
     _require(actor, "annual.manage", assessment, "您无权组织本区域的年度考核。")
     region = bureau.region
-    if kind == AssessmentKind.DISTRICTS and region.code != CITY_REGION_CODE:
+    if kind == AssessmentKind.DISTRICTS and not region.is_city:
         raise ValidationError({"kind": "区市财政局考核只能由市财政局组织。"})
     title = (title or "").strip() or f"{fiscal_year.year}年度{region.name}{AssessmentKind(kind).label}"
     assessment.title = title[:200]

@@ -29,6 +29,7 @@ from apps.core import audit, permissions
 from apps.evaluations.scoring import grade_of
 from apps.orgs.models import Organization
 
+from .metrics import district_offices
 from .models import DEFAULT_FISCAL_GROUPS, FiscalEvaluation, FiscalIndicator, FiscalSubmission, FiscalValue
 from .ranking import competition_ranks
 
@@ -113,20 +114,6 @@ def city_bureau_of(actor) -> Organization | None:
     if bureau is None or bureau.kind != Organization.Kind.FINANCE or not bureau.region.is_city:
         return None
     return bureau
-
-
-def district_bureaus(city_region_id: int) -> list[Organization]:
-    """One finance office per district: the top-level finance organisation of each other region."""
-    rows = (
-        Organization.objects.filter(kind=Organization.Kind.FINANCE, parent__isnull=True, is_active=True)
-        .exclude(region_id=city_region_id)
-        .select_related("region")
-        .order_by("region__sort_order", "region__code", "sort_order", "path")
-    )
-    chosen: dict[int, Organization] = {}
-    for org in rows:
-        chosen.setdefault(org.region_id, org)
-    return list(chosen.values())
 
 
 def _lock_evaluation(evaluation: FiscalEvaluation) -> FiscalEvaluation:
@@ -355,7 +342,7 @@ def fiscal_evaluation_open(*, actor, evaluation: FiscalEvaluation, today: date |
     today = today or timezone.localdate()
     if evaluation.due_on is not None and evaluation.due_on < today:
         raise ValidationError({"due_on": ["区市填报截止日期已过，请先修改截止日期。"]})
-    bureaus = district_bureaus(evaluation.region_id)
+    bureaus = district_offices(evaluation.region_id)
     if not bureaus:
         raise ValidationError({"status": ["没有可参加评价的区市财政局。"]})
     submissions = FiscalSubmission.objects.bulk_create(

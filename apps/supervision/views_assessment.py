@@ -15,6 +15,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from apps.core import audit, permissions, years
+from apps.core.excel import content_disposition
 from apps.core.models import AuditEvent
 from apps.core.params import int_param
 from apps.core.views_mixins import ActionRequiredMixin, add_service_errors
@@ -22,6 +23,7 @@ from apps.orgs.models import FiscalYear
 
 from . import excel_assessment
 from . import selectors_assessment as selectors
+from . import services_assessment as engine
 from . import services_assessment_review as review
 from .forms_assessment import AssessmentCreateForm, ItemForm, LineAdjustForm, PublishForm, WithdrawForm
 from .models import AnnualAssessment, AssessmentItem, Metric
@@ -38,12 +40,6 @@ def focus_first_error(form) -> None:
         return
     name = next((n for n in form.fields if n in form.errors), next(iter(form.fields)))
     form.fields[name].widget.attrs["autofocus"] = True
-
-
-def _engine():
-    from . import services_assessment
-
-    return services_assessment
 
 
 class AssessmentListView(ActionRequiredMixin, TemplateView):
@@ -76,7 +72,7 @@ class AssessmentCreateView(ActionRequiredMixin, TemplateView):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                sheet = _engine().assessment_create(
+                sheet = engine.assessment_create(
                     actor=request.user, fiscal_year=data["fiscal_year"], kind=data["kind"], title=data["title"]
                 )
             except ValidationError as exc:
@@ -226,7 +222,7 @@ class ItemFormView(SheetMixin, TemplateView):
         form = ItemForm(request.POST)
         if form.is_valid():
             try:
-                _engine().item_save(actor=request.user, assessment=sheet, data=form.service_data(), item=item)
+                engine.item_save(actor=request.user, assessment=sheet, data=form.service_data(), item=item)
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
@@ -244,7 +240,7 @@ class ItemDeleteView(SheetMixin, View):
         sheet = self.sheet()
         item = get_object_or_404(AssessmentItem, assessment=sheet, pk=item_pk)
         try:
-            _engine().item_delete(actor=request.user, assessment=sheet, item=item)
+            engine.item_delete(actor=request.user, assessment=sheet, item=item)
         except ValidationError as exc:
             messages.error(request, "；".join(exc.messages))
         else:
@@ -365,5 +361,5 @@ class ExportView(SheetMixin, View):
         response = HttpResponse(
             content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         )
-        response["Content-Disposition"] = excel_assessment.content_disposition(excel_assessment.file_name(sheet))
+        response["Content-Disposition"] = content_disposition(excel_assessment.file_name(sheet))
         return response

@@ -17,6 +17,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from apps.core import permissions
+from apps.core.excel import content_disposition
 from apps.core.models import AuditEvent
 from apps.core.params import int_param
 from apps.core.views_mixins import ActionRequiredMixin, add_service_errors
@@ -392,7 +393,5 @@ class FiscalExportView(ActionRequiredMixin, View):
         response = HttpResponse(
             content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         )
-        response["Content-Disposition"] = excel_fiscal.content_disposition(
-            excel_fiscal.file_name(evaluation, timezone.localdate())
-        )
+        response["Content-Disposition"] = content_disposition(excel_fiscal.file_name(evaluation, timezone.localdate()))
         return response
